@@ -2,7 +2,11 @@ module github.com/imagecustom/go-imagecustom
 
 go 1.26.8
 
-require github.com/spf13/cobra v1.10.2
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/spf13/cobra v1.10.2
+	github.com/ulikunitz/xz v0.5.17
+)
 
 require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
