@@ -87,6 +87,9 @@ type Entry struct {
 	DOSName string // 8.3 alias; "" when the long name is a legal 8.3 name
 	Attrs   uint32 // Windows attribute bits set explicitly; 0 when left to the defaults
 	Target  string // absolute Windows path of a junction or link
+	// Security names the entry's security descriptor template; entries
+	// with the same one share a security_id in $Secure.
+	Security string
 }
 
 // Manifest reads a manifest file under testdata.
@@ -113,8 +116,8 @@ func parseManifest(r io.Reader) ([]Entry, error) {
 			continue
 		}
 		f := strings.Split(line, "\t")
-		if len(f) != 7 || len(f[0]) != 1 {
-			return nil, fmt.Errorf("line %d: want 7 tab-separated fields, got %d", n, len(f))
+		if len(f) != 8 || len(f[0]) != 1 {
+			return nil, fmt.Errorf("line %d: want 8 tab-separated fields, got %d", n, len(f))
 		}
 		size, err := strconv.ParseInt(f[2], 10, 64)
 		if err != nil {
@@ -131,7 +134,7 @@ func parseManifest(r io.Reader) ([]Entry, error) {
 			return s
 		}
 		es = append(es, Entry{Kind: f[0][0], Path: f[1], Size: size, SHA256: dash(f[3]),
-			DOSName: dash(f[4]), Attrs: uint32(attrs), Target: dash(f[6])})
+			DOSName: dash(f[4]), Attrs: uint32(attrs), Target: dash(f[6]), Security: f[7]})
 	}
 	return es, sc.Err()
 }

@@ -82,12 +82,7 @@ func Path(t testing.TB, name string) string {
 // suffix) and is removed when the test ends.
 func Copy(t testing.TB, name string) string {
 	t.Helper()
-	src := Path(t, name)
-	dst := filepath.Join(t.TempDir(), filepath.Base(name))
-	if err := copySparse(dst, src, 0o644); err != nil {
-		t.Fatalf("testimg: copy %s: %v", name, err)
-	}
-	return dst
+	return filepath.Join(CopyAll(t, name), filepath.Base(name))
 }
 
 // Bytes returns the whole content of a (decompressed) fixture.
@@ -360,4 +355,19 @@ func RunErr(t testing.TB, tool string, args ...string) ([]byte, error) {
 		return stdout.Bytes(), fmt.Errorf("%s %s: %w\n%s", tool, strings.Join(args, " "), err, stderr.Bytes())
 	}
 	return stdout.Bytes(), nil
+}
+
+// CopyAll copies several fixtures into one new private folder and returns
+// it: for files that refer to each other by name, such as a VMDK
+// descriptor and its extents. Each keeps its base name, decompressed.
+func CopyAll(t testing.TB, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range names {
+		dst := filepath.Join(dir, filepath.Base(name))
+		if err := copySparse(dst, Path(t, name), 0o644); err != nil {
+			t.Fatalf("testimg: copy %s: %v", name, err)
+		}
+	}
+	return dir
 }

@@ -126,23 +126,23 @@ func TestDecompressedCache(t *testing.T) {
 }
 
 func TestParseManifest(t *testing.T) {
-	in := "# kind\tpath\tsize\tsha256\tdosname\tattributes\ttarget\n" +
-		"d\tProgram Files\t0\t-\tPROGRA~1\t0x00000000\t-\n" +
-		"f\tboot.ini\t12\tabcd\t-\t0x00000006\t-\n" +
-		"j\tDocuments and Settings\t0\t-\tDOCUME~1\t0x00002416\tC:\\Users\n"
+	in := "# kind\tpath\tsize\tsha256\tdosname\tattributes\ttarget\tsecurity\n" +
+		"d\tProgram Files\t0\t-\tPROGRA~1\t0x00000000\t-\ttree-dir\n" +
+		"f\tboot.ini\t12\tabcd\t-\t0x00000006\t-\ttree-file\n" +
+		"j\tDocuments and Settings\t0\t-\tDOCUME~1\t0x00002416\tC:\\Users\ttree-dir\n"
 	got, err := parseManifest(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Entry{
-		{Kind: 'd', Path: "Program Files", DOSName: "PROGRA~1"},
-		{Kind: 'f', Path: "boot.ini", Size: 12, SHA256: "abcd", Attrs: 6},
-		{Kind: 'j', Path: "Documents and Settings", DOSName: "DOCUME~1", Attrs: 0x2416, Target: `C:\Users`},
+		{Kind: 'd', Path: "Program Files", DOSName: "PROGRA~1", Security: "tree-dir"},
+		{Kind: 'f', Path: "boot.ini", Size: 12, SHA256: "abcd", Attrs: 6, Security: "tree-file"},
+		{Kind: 'j', Path: "Documents and Settings", DOSName: "DOCUME~1", Attrs: 0x2416, Target: `C:\Users`, Security: "tree-dir"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("manifest (-want +got):\n%s", diff)
 	}
-	for _, bad := range []string{"f\tx\n", "f\tx\tten\t-\t-\t0\t-\n", "f\tx\t1\t-\t-\tzz\t-\n", "ff\tx\t1\t-\t-\t0\t-\n"} {
+	for _, bad := range []string{"f\tx\n", "f\tx\tten\t-\t-\t0\t-\ts\n", "f\tx\t1\t-\t-\tzz\t-\ts\n", "ff\tx\t1\t-\t-\t0\t-\ts\n"} {
 		if _, err := parseManifest(strings.NewReader(bad)); err == nil {
 			t.Errorf("parseManifest(%q) accepted a bad line", bad)
 		}
