@@ -2,6 +2,7 @@ package testimg
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -194,4 +195,28 @@ func VMDK(t testing.TB, d Disk, subformat string) string {
 	dst := filepath.Join(t.TempDir(), base)
 	Run(t, "qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat="+subformat, Path(t, d.Name), dst)
 	return dst
+}
+
+// QemuImage is what "qemu-img info --output=json" says of an image, in
+// the fields the tests use.
+type QemuImage struct {
+	Format         string `json:"format"`       // "vmdk", "raw", "qcow2"…
+	VirtualSize    int64  `json:"virtual-size"` // disk size in bytes
+	FormatSpecific struct {
+		Data struct {
+			CreateType string `json:"create-type"` // VMDK subformat
+		} `json:"data"`
+	} `json:"format-specific"`
+}
+
+// QemuInfo runs qemu-img info on the image at path (skipping the test
+// without qemu-img, see [Oracle]) and decodes its JSON answer.
+func QemuInfo(t testing.TB, path string) QemuImage {
+	t.Helper()
+	var info QemuImage
+	out := Run(t, "qemu-img", "info", "--output=json", path)
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatalf("qemu-img info %s: %v\n%s", path, err, out)
+	}
+	return info
 }

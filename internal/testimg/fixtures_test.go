@@ -7,7 +7,6 @@ import (
 	"debug/pe"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -473,18 +472,7 @@ func TestFixtureVMDKs(t *testing.T) {
 			t.Run(d.Name+"/"+sf, func(t *testing.T) {
 				t.Parallel()
 				p := testimg.VMDK(t, d, sf)
-				var info struct {
-					Format         string `json:"format"`
-					VirtualSize    int64  `json:"virtual-size"`
-					FormatSpecific struct {
-						Data struct {
-							CreateType string `json:"create-type"`
-						} `json:"data"`
-					} `json:"format-specific"`
-				}
-				if err := json.Unmarshal(testimg.Run(t, "qemu-img", "info", "--output=json", p), &info); err != nil {
-					t.Fatal(err)
-				}
+				info := testimg.QemuInfo(t, p)
 				if info.Format != "vmdk" || info.VirtualSize != fi.Size() || info.FormatSpecific.Data.CreateType != sf {
 					t.Errorf("qemu-img info: %+v, want vmdk %s of %d bytes", info, sf, fi.Size())
 				}

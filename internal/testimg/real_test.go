@@ -3,7 +3,6 @@ package testimg_test
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -94,19 +93,7 @@ func TestRealVMDKsOpenInQemu(t *testing.T) {
 				names = append(names, "real/vmdk/"+f)
 			}
 			dir := testimg.CopyAll(t, names...)
-			var info struct {
-				Format         string `json:"format"`
-				VirtualSize    int64  `json:"virtual-size"`
-				FormatSpecific struct {
-					Data struct {
-						CreateType string `json:"create-type"`
-					} `json:"data"`
-				} `json:"format-specific"`
-			}
-			out := testimg.Run(t, "qemu-img", "info", "--output=json", filepath.Join(dir, tt.files[0]))
-			if err := json.Unmarshal(out, &info); err != nil {
-				t.Fatal(err)
-			}
+			info := testimg.QemuInfo(t, filepath.Join(dir, tt.files[0]))
 			if info.Format != "vmdk" || info.VirtualSize != tt.size || info.FormatSpecific.Data.CreateType != tt.createType {
 				t.Errorf("qemu-img info: %s %d %s, want vmdk %d %s", info.Format, info.VirtualSize,
 					info.FormatSpecific.Data.CreateType, tt.size, tt.createType)
