@@ -1,0 +1,17 @@
+// Package ntfs reads and writes NTFS volumes in pure Go, without FUSE,
+// root or the ntfs-3g library.
+//
+// A volume is opened from any [io.ReaderAt] holding it (a partition of a
+// disk image, a bare volume file). Reading goes through [io/fs]: paths are
+// slash-separated, case-insensitive by the volume's own $UpCase table, and
+// found by descending the directories' $I30 B+trees.
+//
+// Layouts and algorithms follow the NTFS documentation of the Linux-NTFS
+// project, libfsntfs's format notes and ntfs-3g's behaviour; the project's
+// notes with sources are in the steering repository's reference/ntfs.md.
+//
+// The package treats every volume as hostile: sizes and offsets read from
+// disk are bounded before use, loops over on-disk lists are bounded, and
+// inconsistencies are reported as [*CorruptError] values (matching
+// [ErrCorrupt]) naming the structure and its byte offset.
+package ntfs
