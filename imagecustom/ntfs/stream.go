@@ -153,9 +153,76 @@ func (s *stream) readRuns(p []byte, off int64) error {
 	return nil
 }
 
-// readCompressed fills p from byte offset off of a compressed stream.
+// readCompressed fills p from byte offset off of a compressed stream. The
+// stream is cut in compression units (16 clusters, usually): a unit whose
+// clusters are all on disk is stored raw, one whose clusters are all
+// sparse is zeros, and one with some of each holds LZNT1-compressed data
+// in its first clusters.
 func (s *stream) readCompressed(p []byte, off int64) error {
-	return unsupported("%s: NTFS-compressed data", s.what)
+	unit := s.compUnit * s.v.boot.clusterSize
+	var tmp []byte
+	for len(p) > 0 {
+		u := off / unit
+		within := off - u*unit
+		n := int(min(int64(len(p)), unit-within))
+		if within == 0 && n == int(unit) {
+			if err := s.readUnit(p[:n], u); err != nil {
+				return err
+			}
+		} else {
+			if tmp == nil {
+				tmp = make([]byte, unit)
+			}
+			if err := s.readUnit(tmp, u); err != nil {
+				return err
+			}
+			copy(p[:n], tmp[within:])
+		}
+		p = p[n:]
+		off += int64(n)
+	}
+	return nil
+}
+
+// readUnit decodes compression unit u into dst, which is one unit long.
+func (s *stream) readUnit(dst []byte, u int64) error {
+	cs := s.v.boot.clusterSize
+	start, end := u*s.compUnit, (u+1)*s.compUnit
+	var stored, holes int64
+	for vcn := start; vcn < end; {
+		i := findRun(s.runs, vcn)
+		if i < 0 {
+			return corrupt(-1, "%s: no run maps VCN %d of compression unit %d", s.what, vcn, u)
+		}
+		r := s.runs[i]
+		n := min(r.vcn+r.length, end) - vcn
+		if r.lcn == sparseLCN {
+			holes += n
+		} else {
+			if holes > 0 {
+				return corrupt(-1, "%s: compression unit %d has clusters after its hole", s.what, u)
+			}
+			stored += n
+		}
+		vcn += n
+	}
+	switch {
+	case holes == 0:
+		return s.readRuns(dst, start*cs)
+	case stored == 0:
+		clear(dst)
+		return nil
+	}
+	src := make([]byte, stored*cs)
+	if err := s.readRuns(src, start*cs); err != nil {
+		return err
+	}
+	n, err := decompressLZNT1(dst, src)
+	if err != nil {
+		return fmt.Errorf("ntfs: %s: compression unit %d: %w", s.what, u, err)
+	}
+	clear(dst[n:])
+	return nil
 }
 
 // volumeOffset returns the byte offset in the volume of byte off of the
