@@ -140,10 +140,10 @@ func FuzzVolume(f *testing.F) {
 	// Seeds: a byte of every structure the reader parses.
 	mftOff := uint32(v.boot.mftLCN * v.boot.clusterSize)
 	rs := uint32(v.boot.recordSize)
-	f.Add(uint32(0x0D), []byte{0x81})                 // sectors per cluster
-	f.Add(uint32(0x40), []byte{0x01})                 // record size code
-	f.Add(mftOff+0x14, []byte{0x00})                  // first attribute of record 0
-	f.Add(mftOff+5*rs+0x100, []byte{0xff, 0xff})      // inside the root record
+	f.Add(uint32(0x0D), []byte{0x81})                  // sectors per cluster
+	f.Add(uint32(0x40), []byte{0x01})                  // record size code
+	f.Add(mftOff+0x14, []byte{0x00})                   // first attribute of record 0
+	f.Add(mftOff+5*rs+0x100, []byte{0xff, 0xff})       // inside the root record
 	f.Add(mftOff+10*rs+0x60, []byte{0x77, 0x77, 0x77}) // $UpCase's record
 	for i := uint32(16); i < 64; i++ {
 		f.Add(mftOff+i*rs+0x80, []byte{0x20, 0x00})
