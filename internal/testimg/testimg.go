@@ -294,6 +294,7 @@ var packages = map[string]string{
 	"istat":        "sleuthkit",
 	"fsstat":       "sleuthkit",
 	"mmls":         "sleuthkit",
+	"sfdisk":       "fdisk",
 	"fsntfsinfo":   "libfsntfs-utils",
 	"wimcapture":   "wimtools",
 	"wimapply":     "wimtools",
