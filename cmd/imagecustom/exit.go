@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/imagecustom/go-imagecustom/imagecustom"
 )
 
 // Exit codes of the command-line contract. Scripts depend on them.
@@ -56,7 +58,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &usage):
+	case errors.As(err, &usage), errors.Is(err, imagecustom.ErrAmbiguous):
 		return exitUsage
 	case errors.As(err, &problems):
 		return exitProblems

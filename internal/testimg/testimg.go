@@ -153,9 +153,31 @@ func decompressed(src, codec string) (string, error) {
 	if _, err := os.Stat(dst); err == nil {
 		return dst, nil
 	}
-	f, err := os.Open(src)
+	tmp, err := os.CreateTemp(dir, name+".tmp*")
 	if err != nil {
 		return "", err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name()) // no-op once renamed
+	if err := Unpack(src, tmp.Name()); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return "", err
+	}
+	return dst, nil
+}
+
+// Unpack decompresses src (.xz or .gz, by its name) into dst, replacing
+// it, keeping runs of zeros as holes.
+func Unpack(src, dst string) error {
+	codec := strings.TrimPrefix(filepath.Ext(src), ".")
+	f, err := os.Open(src)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
 	var r io.Reader
@@ -168,28 +190,17 @@ func decompressed(src, codec string) (string, error) {
 		err = fmt.Errorf("unknown compression %q", codec)
 	}
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", src, err)
+		return fmt.Errorf("%s: %w", src, err)
 	}
-	tmp, err := os.CreateTemp(dir, name+".tmp*")
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return "", err
+		return err
 	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	if err := writeSparse(tmp, r); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("%s: %w", src, err)
+	if err := writeSparse(out, r); err != nil {
+		out.Close()
+		return fmt.Errorf("%s: %w", src, err)
 	}
-	if err := tmp.Chmod(0o444); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", err
-	}
-	return dst, nil
+	return out.Close()
 }
 
 func fileSHA256(path string) (string, error) {
