@@ -26,6 +26,7 @@ const (
 // [Volume.Open] for how names are resolved. It is safe for concurrent use.
 type Volume struct {
 	dev    io.ReaderAt
+	w      io.WriterAt // nil when opened read-only
 	size   int64
 	boot   bootSector
 	mft    *stream // $MFT's $DATA
