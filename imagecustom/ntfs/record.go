@@ -61,6 +61,7 @@ type attribute struct {
 	instance uint16
 	rec      uint64 // number of the record holding it
 	off      int64  // byte offset of its header in the volume (for errors)
+	raw      []byte // the whole attribute record, a slice of the record
 
 	resident bool
 	value    []byte // resident value (a slice of the record)
@@ -149,6 +150,7 @@ func parseAttribute(b []byte, rec uint64, off int64) (*attribute, error) {
 		instance: binary.LittleEndian.Uint16(b[0x0E:]),
 		rec:      rec,
 		off:      off,
+		raw:      b,
 	}
 	if nameLen := int(b[9]); nameLen > 0 {
 		nameOff := int(binary.LittleEndian.Uint16(b[0x0A:]))
