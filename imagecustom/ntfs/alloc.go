@@ -180,8 +180,9 @@ func (v *Volume) markClusters(bm *stream, ext []extent, used bool) error {
 	return nil
 }
 
-// countFree returns the number of free clusters.
-func (v *Volume) countFree() (int64, error) {
+// FreeBytes returns the free space of the volume: its free clusters, as
+// $Bitmap says, times the cluster size.
+func (v *Volume) FreeBytes() (int64, error) {
 	bm, err := v.clusterBitmap()
 	if err != nil {
 		return 0, err
@@ -201,5 +202,5 @@ func (v *Volume) countFree() (int64, error) {
 			used += int64(bits.OnesCount8(b))
 		}
 	}
-	return total - used, nil
+	return (total - used) * v.boot.clusterSize, nil
 }

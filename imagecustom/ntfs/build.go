@@ -72,15 +72,12 @@ func (v *Volume) setRecordBit(mft *file, bm *stream, num uint64, used bool) erro
 		return bm.writeAt(b[:], int64(num/8))
 	}
 	// A resident bitmap lives in record 0: change it there.
-	for _, a := range mft.extents(attrBitmap, "") {
-		a.value[num/8] = b[0]
-		r := mft.rec
-		if a.rec != r.num {
-			return unsupported("$MFT's $BITMAP in an extension record")
-		}
-		return v.writeRecord(r)
+	ext := mft.extents(attrBitmap, "")
+	if len(ext) != 1 || ext[0].rec != mft.rec.num {
+		return unsupported("$MFT's resident $BITMAP outside its base record")
 	}
-	return nil
+	ext[0].value[num/8] = b[0]
+	return v.writeRecord(mft.rec)
 }
 
 // now returns the current time as a FILETIME.

@@ -83,10 +83,10 @@ func TestCreateFiles(t *testing.T) {
 		}
 		want[name] = sha256.Sum256(data)
 	}
-	put("new.txt", 100)               // resident
-	put("big.bin", 100_000)           // non-resident
-	put("zero.bin", 0)                // nothing at all
-	put("Ünïcödé ☃ 😀.txt", 1000)     // non-ASCII, a surrogate pair
+	put("new.txt", 100)          // resident
+	put("big.bin", 100_000)      // non-resident
+	put("zero.bin", 0)           // nothing at all
+	put("Ünïcödé ☃ 😀.txt", 1000) // non-ASCII, a surrogate pair
 	if err := v.Mkdir("newdir", nil); err != nil {
 		t.Fatal(err)
 	}
