@@ -25,18 +25,35 @@ func (v *Volume) mftBitmap() (*file, *stream, error) {
 }
 
 // allocRecord finds a free MFT record from recFirstFree on, marks it in
-// $MFT's $BITMAP and returns its number.
+// $MFT's $BITMAP and returns its number, growing $MFT when every record is
+// in use.
 func (v *Volume) allocRecord() (uint64, error) {
+	for grown := false; ; grown = true {
+		num, ok, err := v.findFreeRecord()
+		if err != nil || ok {
+			return num, err
+		}
+		if grown {
+			return 0, corrupt(-1, "$MFT: no free record after growing it")
+		}
+		if err := v.growMFT(); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// findFreeRecord marks and returns the first free record, if any.
+func (v *Volume) findFreeRecord() (uint64, bool, error) {
 	f, bm, err := v.mftBitmap()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	limit := min(v.nrecs, uint64(bm.size)*8)
 	buf := make([]byte, 4096)
 	for base := uint64(recFirstFree) &^ 7; base < limit; base += uint64(len(buf)) * 8 {
 		n := int(min(uint64(len(buf)), (limit-base+7)/8))
 		if _, err := bm.ReadAt(buf[:n], int64(base/8)); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		for i, b := range buf[:n] {
 			if b == 0xFF {
@@ -48,13 +65,13 @@ func (v *Volume) allocRecord() (uint64, error) {
 					continue
 				}
 				if err := v.setRecordBit(f, bm, num, true); err != nil {
-					return 0, err
+					return 0, false, err
 				}
-				return num, nil
+				return num, true, nil
 			}
 		}
 	}
-	return 0, fmt.Errorf("%w: all %d MFT records are in use (growing $MFT is not supported yet: %w)", ErrNoSpace, limit, ErrUnsupported)
+	return 0, false, nil
 }
 
 // setRecordBit sets or clears record num's bit in $MFT's $BITMAP.
