@@ -11,9 +11,9 @@ import (
 // records for a write. Nothing of the failed operation is left behind.
 var ErrNoSpace = errors.New("ntfs: no space left on the volume")
 
-// bitmapChunk is how much of a bitmap is read at a time while searching
+// bitmapScanChunk is how much of a bitmap is read at a time while searching
 // it: memory stays bounded whatever the volume's size.
-const bitmapChunk = 64 << 10
+const bitmapScanChunk = 64 << 10
 
 // clusterBitmap returns the $Bitmap stream: one bit per cluster.
 func (v *Volume) clusterBitmap() (*stream, error) {
@@ -38,7 +38,7 @@ type extent struct{ lcn, length int64 }
 // cluster start on, in order, until fn returns false.
 func (v *Volume) freeExtents(bm *stream, start int64, fn func(e extent) bool) error {
 	total := v.boot.clusters()
-	buf := make([]byte, bitmapChunk)
+	buf := make([]byte, bitmapScanChunk)
 	runStart := int64(-1)
 	for base := start &^ 7; base < total; base += int64(len(buf)) * 8 {
 		n := int(min(int64(len(buf)), (total-base+7)/8))
@@ -188,7 +188,7 @@ func (v *Volume) FreeBytes() (int64, error) {
 		return 0, err
 	}
 	total := v.boot.clusters()
-	buf := make([]byte, bitmapChunk)
+	buf := make([]byte, bitmapScanChunk)
 	var used int64
 	for off := int64(0); off*8 < total; off += int64(len(buf)) {
 		n := int(min(int64(len(buf)), (total+7)/8-off))

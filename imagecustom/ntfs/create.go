@@ -506,7 +506,3 @@ func (v *Volume) writeNewData(r io.Reader, size, hint int64) ([]run, int64, erro
 	return runs, n * cs, nil
 }
 
-// replaceData replaces the unnamed $DATA of an existing file.
-func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions) error {
-	return unsupported("replacing the content of an existing file (record %d)", f.rec.num)
-}

@@ -63,6 +63,9 @@ func parseFileName(b []byte, off int64) (fileName, error) {
 
 func (fn *fileName) String() string { return string(utf16.Decode(fn.name)) }
 
+// utf16Decode decodes UTF-16 code units into runes.
+func utf16Decode(u []uint16) []rune { return utf16.Decode(u) }
+
 // standardInformation is a decoded $STANDARD_INFORMATION value.
 type standardInformation struct {
 	created, modified, changed, accessed uint64
