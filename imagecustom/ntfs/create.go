@@ -505,4 +505,3 @@ func (v *Volume) writeNewData(r io.Reader, size, hint int64) ([]run, int64, erro
 	}
 	return runs, n * cs, nil
 }
-
