@@ -38,6 +38,9 @@ func checkAgainstOracles(t *testing.T, v *Volume, path string, want map[string][
 		if strings.HasSuffix(k, "/") {
 			continue
 		}
+		if fi, err := v2.Lstat(k); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			continue
+		}
 		b, err := v2.ReadFile(k)
 		if err != nil || sha256.Sum256(b) != s {
 			t.Errorf("our reader: %s: %v", k, err)
