@@ -321,7 +321,7 @@ func (v *Volume) fitsResident(fixed, size int64) bool {
 func align8int64(n int64) int64 { return (n + 7) &^ 7 }
 
 // create makes a new file or directory named base in dir.
-func (v *Volume) create(dir *file, ix *dirIndex, base string, r io.Reader, size int64, isDirectory bool, opts *FileOptions) error {
+func (v *Volume) create(dir *file, ix *dirIndex, base string, r io.Reader, size int64, isDirectory bool, opts *FileOptions) (err error) {
 	now := nowFiletime()
 	if !opts.Time.IsZero() {
 		now = toFiletime(opts.Time)
@@ -342,23 +342,6 @@ func (v *Volume) create(dir *file, ix *dirIndex, base string, r io.Reader, size 
 	if isDirectory {
 		fileAttrs |= fileAttrDirectory
 	}
-	num, err := v.allocRecord()
-	if err != nil {
-		return err
-	}
-	// From here on a failure leaves an MFT bit set for a record that is
-	// not in use: Check reports it and chkdsk clears it, nothing is lost.
-	old, err := v.readRawRecord(num)
-	if err != nil {
-		return err
-	}
-	seq, usn := old.seq, old.usn
-	if seq == 0 {
-		seq = 1
-	}
-	b := v.newRecordHeader(num, seq, usn, isDirectory)
-	ref := fileRef(num | uint64(seq)<<48)
-
 	// Content first: clusters are written before the record points at them.
 	var dataAttr []byte
 	var allocSize int64
@@ -398,6 +381,53 @@ func (v *Volume) create(dir *file, ix *dirIndex, base string, r io.Reader, size 
 			dataAttr = encodeNonResident(attrData, "", 0, runs, alloc, size, size, 0)
 		}
 	}
+	// The record number last, so that running out of clusters leaves
+	// nothing behind; from here on a failure is undone.
+	var dataRuns []run
+	if dataAttr != nil && dataAttr[8] != 0 {
+		if a, err := parseAttribute(dataAttr, 0, -1); err == nil {
+			dataRuns = a.runs
+		}
+	}
+	num, err := v.allocRecord()
+	if err != nil {
+		v.freeRuns(dataRuns)
+		return err
+	}
+	written := false
+	var indexed []indexEntry
+	defer func() {
+		if err == nil {
+			return
+		}
+		// Undo in reverse: index entries, record, MFT bit, clusters.
+		for _, e := range indexed {
+			if fn, perr := parseFileName(e.key, -1); perr == nil {
+				ix.remove(fn.name, fn.namespace)
+			}
+		}
+		if written {
+			if f, lerr := v.loadFile(fileRef(num)); lerr == nil {
+				buf := append([]byte(nil), f.rec.buf...)
+				buf[0x16] &^= recordInUse | recordDirectory
+				v.writeRecord(&record{num: num, buf: buf})
+			}
+		}
+		if mft, bm, berr := v.mftBitmap(); berr == nil {
+			v.setRecordBit(mft, bm, num, false)
+		}
+		v.freeRuns(dataRuns)
+	}()
+	old, err := v.readRawRecord(num)
+	if err != nil {
+		return err
+	}
+	seq, usn := old.seq, old.usn
+	if seq == 0 {
+		seq = 1
+	}
+	b := v.newRecordHeader(num, seq, usn, isDirectory)
+	ref := fileRef(num | uint64(seq)<<48)
 	// Sizes in the $FILE_NAME copies.
 	for i := range fnVals {
 		fn, _ := parseFileName(fnVals[i], -1)
@@ -418,21 +448,23 @@ func (v *Volume) create(dir *file, ix *dirIndex, base string, r io.Reader, size 
 		setInstance(dataAttr, next())
 		list = append(list, dataAttr)
 	}
-	if err := v.setAttributes(b, list); err != nil {
+	if err = v.setAttributes(b, list); err != nil {
 		return err
 	}
 	rec := &record{num: num, off: -1, buf: b}
-	if err := v.writeRecord(rec); err != nil {
+	if err = v.writeRecord(rec); err != nil {
 		return err
 	}
+	written = true
 	// Then the directory's index: the long name, and the alias.
 	for _, val := range fnVals {
 		entries = append(entries, indexEntry{ref: ref, key: val})
 	}
 	for _, e := range entries {
-		if err := ix.insert(e.key, e.ref); err != nil {
+		if err = ix.insert(e.key, e.ref); err != nil {
 			return err
 		}
+		indexed = append(indexed, e)
 	}
 	return nil
 }

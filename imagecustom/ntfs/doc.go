@@ -10,6 +10,13 @@
 // project, libfsntfs's format notes and ntfs-3g's behaviour; the project's
 // notes with sources are in the steering repository's reference/ntfs.md.
 //
+// [OpenRW] opens a volume for writing once it has checked that writing is
+// safe ($LogFile clean, not hibernated, not marked dirty, $MFTMirr
+// intact). [Volume.WriteFile], [Volume.Mkdir], [Volume.Rename] and
+// [Volume.Remove] order their disk writes so that a crash leaves at worst
+// leaked clusters or a name too many, which [Check] reports and chkdsk
+// repairs; [Volume.SetDirty] asks Windows to run chkdsk at the next boot.
+//
 // The package treats every volume as hostile: sizes and offsets read from
 // disk are bounded before use, loops over on-disk lists are bounded, and
 // inconsistencies are reported as [*CorruptError] values (matching

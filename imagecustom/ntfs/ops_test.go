@@ -1,6 +1,7 @@
 package ntfs
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -33,6 +34,10 @@ func checkAgainstOracles(t *testing.T, v *Volume, path string, want map[string][
 	v2, err := Open(v.dev, v.size)
 	if err != nil {
 		t.Fatal(err)
+	}
+	problems, err := Check(context.Background(), v2, nil)
+	if err != nil || len(problems) > 0 {
+		t.Errorf("Check: %v, %d problems: %v", err, len(problems), problems[:min(5, len(problems))])
 	}
 	for k, s := range want {
 		if strings.HasSuffix(k, "/") {
