@@ -201,6 +201,9 @@ func (v *Volume) usesShortNames(opts *FileOptions) (bool, error) {
 	case ShortNamesNever:
 		return false, nil
 	}
+	if v.shortNames != 0 {
+		return v.shortNames > 0, nil
+	}
 	root, err := v.loadFile(recRoot)
 	if err != nil {
 		return false, err
@@ -221,6 +224,10 @@ func (v *Volume) usesShortNames(opts *FileOptions) (bool, error) {
 	if err != nil && !errors.Is(err, errStop) {
 		return false, err
 	}
+	v.shortNames = -1
+	if found {
+		v.shortNames = 1
+	}
 	return found, nil
 }
 
@@ -240,8 +247,9 @@ func (v *Volume) securityFor(dir *file, ix *dirIndex, wantDir bool, opts *FileOp
 		}
 		return si.securityID, nil
 	}
-	// A sibling of the same kind got what Windows' inheritance gives; take
-	// its security_id.
+	// The first sibling of the same kind got what Windows' inheritance
+	// gives; take its security_id (one record read, whatever the size of
+	// the directory).
 	var id uint32
 	errStop := errors.New("stop")
 	err := ix.walk(func(e indexEntry) error {
@@ -250,15 +258,12 @@ func (v *Volume) securityFor(dir *file, ix *dirIndex, wantDir bool, opts *FileOp
 			fn.attrs&fileAttrReparse != 0 || e.ref.record() < recFirstUser {
 			return nil
 		}
-		f, err := v.loadFile(e.ref)
-		if err != nil {
-			return nil
+		if f, err := v.loadFile(e.ref); err == nil {
+			if si, err := stdInfo(f); err == nil {
+				id = si.securityID
+			}
 		}
-		if si, err := stdInfo(f); err == nil && si.securityID != 0 {
-			id = si.securityID
-			return errStop
-		}
-		return nil
+		return errStop
 	})
 	if err != nil && !errors.Is(err, errStop) {
 		return 0, err

@@ -384,18 +384,20 @@ func (ix *dirIndex) planBlocks(n int) (*plannedBlocks, error) {
 	pb := &plannedBlocks{}
 	for i := int64(0); len(pb.vcns) < n; i++ {
 		if i*int64(ix.blockSize) >= size {
-			// Grow by one block.
+			// Grow by a block, or by an eighth of the index when that is
+			// more: a big directory's run list stays short.
 			hint := int64(0)
 			if len(runs) > 0 {
 				last := runs[len(runs)-1]
 				hint = last.lcn + last.length
 			}
-			more, err := v.allocClusters(max(int64(ix.blockSize)/cs, 1), runsEnd(runs, 0), hint)
+			blocks := max(int64(n-len(pb.vcns)), size/int64(ix.blockSize)/8)
+			more, err := v.allocClusters(blocks*max(int64(ix.blockSize)/cs, 1), runsEnd(runs, 0), hint)
 			if err != nil {
 				return nil, err
 			}
 			runs = mergeRuns(append(runs, more...))
-			size += int64(ix.blockSize)
+			size += blocks * int64(ix.blockSize)
 		}
 		for int64(len(bitmap))*8 <= i {
 			bitmap = append(bitmap, make([]byte, 8)...)
@@ -405,6 +407,10 @@ func (ix *dirIndex) planBlocks(n int) (*plannedBlocks, error) {
 		}
 		bitmap[i/8] |= 1 << (i % 8)
 		pb.vcns = append(pb.vcns, i*perBlock)
+	}
+	// The bitmap covers every block of the allocation.
+	for int64(len(bitmap))*8 < size/int64(ix.blockSize) {
+		bitmap = append(bitmap, make([]byte, 8)...)
 	}
 	iaInst := instanceOf(r, attrIndexAllocation, "$I30")
 	bmInst := instanceOf(r, attrBitmap, "$I30")

@@ -5,12 +5,12 @@ import (
 	"fmt"
 )
 
-// mftGrowRecords is how many records $MFT grows by when it is full: 64,
-// i.e. 64 KiB of 1 KiB records (ntfs-3g grows by 16; fewer, larger steps
-// keep $MFT's run list short).
+// mftGrowRecords is the least $MFT grows by when it is full: 64 records.
+// It grows by an eighth of its size when that is more, so that its run
+// list stays short (logarithmic in its size) however many files are made.
 const mftGrowRecords = 64
 
-// growMFT extends $MFT by mftGrowRecords records: new clusters (after its
+// growMFT extends $MFT by mftGrowRecords records or an eighth: new clusters (after its
 // last run when free), formatted as free records, then $MFT's $BITMAP
 // grown to cover them, then record 0 (and its mirror) rewritten. A crash
 // before the last step leaves leaked clusters, nothing else.
@@ -31,7 +31,7 @@ func (v *Volume) growMFT() error {
 	cs := v.boot.clusterSize
 	rs := int64(v.boot.recordSize)
 	oldRecs := data.dataSize / rs
-	newRecs := oldRecs + mftGrowRecords
+	newRecs := oldRecs + max(mftGrowRecords, oldRecs/8)
 	newSize := newRecs * rs
 	needClusters := (newSize + cs - 1) / cs
 	haveClusters := runsEnd(data.runs, 0)

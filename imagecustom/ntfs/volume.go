@@ -33,6 +33,9 @@ type Volume struct {
 	nrecs  uint64  // records in $MFT
 	upcase upcaseTable
 	info   Info
+	// shortNames caches whether the volume uses 8.3 aliases, as its root
+	// directory shows: 1 yes, -1 no, 0 not looked at yet.
+	shortNames int
 }
 
 // Info describes a volume.
