@@ -30,6 +30,16 @@ type Image struct {
 	format     string
 	scheme     string
 	partitions []Partition
+
+	// Set by OpenRW.
+	path      string
+	ov        *overlay // writes not yet in the image
+	journal   *journal // created at the first flush
+	dryRun    bool
+	committed bool
+	changed   []Change // ranges already written to the image
+	unlock    func()
+	failAfter int // test seam: fail the image write after this many blocks (0: never)
 }
 
 // Partition is a partition of an image, or the whole image when it is a
@@ -85,8 +95,19 @@ func newImage(f *os.File) (*Image, error) {
 	return img, nil
 }
 
-// Close closes the image file.
-func (img *Image) Close() error { return img.f.Close() }
+// Close closes the image. For an image opened with [OpenRW], writes not
+// committed are dropped; if some had already reached the image, the undo
+// journal stays, and the next writer is refused until [Recover] restores
+// the original.
+func (img *Image) Close() error {
+	if img.journal != nil && !img.committed {
+		img.journal.f.Close()
+	}
+	if img.unlock != nil {
+		img.unlock()
+	}
+	return img.f.Close()
+}
 
 // Size returns the virtual disk's size in bytes.
 func (img *Image) Size() int64 { return img.size }
@@ -98,8 +119,14 @@ func (img *Image) Format() string { return img.format }
 // bare volume.
 func (img *Image) Scheme() string { return img.scheme }
 
-// ReadAt reads from the virtual disk, as [io.ReaderAt].
-func (img *Image) ReadAt(p []byte, off int64) (int, error) { return img.f.ReadAt(p, off) }
+// ReadAt reads from the virtual disk, as [io.ReaderAt]; for an image
+// opened with [OpenRW], with its writes.
+func (img *Image) ReadAt(p []byte, off int64) (int, error) {
+	if img.ov != nil {
+		return img.ov.ReadAt(p, off)
+	}
+	return img.f.ReadAt(p, off)
+}
 
 // Partitions returns the partitions found, in table order.
 func (img *Image) Partitions() []Partition { return append([]Partition(nil), img.partitions...) }
