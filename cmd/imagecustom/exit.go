@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/imagecustom/go-imagecustom/imagecustom"
+	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
 )
 
 // Exit codes of the command-line contract. Scripts depend on them.
@@ -73,7 +74,7 @@ func exitCode(err error) int {
 // stopped before anything was written because going on could damage the
 // image. Each library package that can refuse contributes its sentinel here.
 func isRefusal(err error) bool {
-	return errors.Is(err, errRefused)
+	return errors.Is(err, errRefused) || errors.Is(err, imagecustom.ErrUnsafe) || errors.Is(err, ntfs.ErrUnsafe)
 }
 
 // errorKind names the class of an error in the --json error document.

@@ -118,6 +118,7 @@ func TestRemoveRenameReplace(t *testing.T) {
 
 	// Renames: in place, across directories, case only, over a file.
 	rename("a.txt", "renamed a.txt", false)
+	rename("renamed a.txt", "short.txt", false) // same directory, long name to a legal 8.3 one
 	rename("dir/b.txt", "many/b moved.txt", false)
 	rename("many/b moved.txt", "many/B MOVED.TXT", false)
 	put("target.txt", 10)

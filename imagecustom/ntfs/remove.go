@@ -336,7 +336,11 @@ func (v *Volume) move(src *node, from, to *file, base string) error {
 	if caseOnly {
 		return nil
 	}
-	// 3. The old entries, 4. the old names.
+	// 3. The old entries, 4. the old names. The old directory is read
+	// again: when it is the new one too, its index just changed.
+	if from, err = v.loadFile(fileRef(from.rec.num)); err != nil {
+		return err
+	}
 	fromIx, err := v.openIndex(from)
 	if err != nil {
 		return err
