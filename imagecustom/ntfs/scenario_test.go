@@ -58,13 +58,27 @@ func openSystemVolumeCopy(t *testing.T, d testimg.Disk) (*Volume, *os.File) {
 	return v, f
 }
 
-// TestScenarios runs the write scenarios of the NTFS issue on a copy of
-// the Windows 10 fixture's volume, then checks it with third-party tools.
+// TestScenarios runs the write scenarios of the NTFS issue on copies of
+// the fixtures' system volumes, then checks them with third-party tools
+// and Check. The grown file is 300 MB on Windows 10's 394 MiB volume and
+// 120 MB on XP's 255 MiB one, which cannot hold 300.
 func TestScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes hundreds of megabytes")
 	}
-	d := testimg.Win10()
+	for _, tt := range []struct {
+		disk testimg.Disk
+		big  int64
+		sys  string
+	}{
+		{testimg.Win10(), 300 << 20, "Windows/System32/config/SYSTEM"},
+		{testimg.WinXP(), 120 << 20, "WINDOWS/system32/config/SYSTEM"},
+	} {
+		t.Run(tt.disk.Name, func(t *testing.T) { scenarios(t, tt.disk, tt.big, tt.sys) })
+	}
+}
+
+func scenarios(t *testing.T, d testimg.Disk, big int64, sys string) {
 	v, f := openSystemVolumeCopy(t, d)
 	want := map[string][32]byte{}
 	for _, e := range testimg.Manifest(t, d.Manifest) {
@@ -117,9 +131,9 @@ func TestScenarios(t *testing.T) {
 	}
 	put(strings.Join(deep, "/")+"/bottom.txt", 1234)
 
-	// A file grown from 10 KB to 300 MB and shrunk back.
+	// A file grown from 10 KB to 300 MB (or big) and shrunk back.
 	put("grow.bin", 10_000)
-	put("grow.bin", 300<<20)
+	put("grow.bin", big)
 	put("grow.bin", 10_000)
 
 	// Files around the resident threshold.
@@ -139,7 +153,6 @@ func TestScenarios(t *testing.T) {
 	}
 
 	// The SYSTEM hive replaced by a bigger file.
-	sys := "Windows/System32/config/SYSTEM"
 	fi, err := v.Stat(sys)
 	if err != nil {
 		t.Fatal(err)
