@@ -17,6 +17,12 @@
 // leaked clusters or a name too many, which [Check] reports and chkdsk
 // repairs; [Volume.SetDirty] asks Windows to run chkdsk at the next boot.
 //
+// It does not build on go-ntfs (www.velocidex.com/golang/go-ntfs): writing
+// needs its own record, run-list and index codecs anyway, and go-ntfs's
+// reader lower-cases names with Go's case folding instead of $UpCase,
+// trusts stale index entries, assumes 4 KiB index blocks and caches
+// across writes; one set of parsers serves both directions here.
+//
 // The package treats every volume as hostile: sizes and offsets read from
 // disk are bounded before use, loops over on-disk lists are bounded, and
 // inconsistencies are reported as [*CorruptError] values (matching

@@ -233,6 +233,9 @@ func (v *Volume) writeRecord(r *record) error {
 	return nil
 }
 
+// Dirty reports whether the volume's dirty flag is set (chkdsk pending).
+func (v *Volume) Dirty() bool { return v.info.Dirty() }
+
 // SetDirty sets or clears the volume's dirty flag in $VOLUME_INFORMATION,
 // writing $Volume's record to $MFT and $MFTMirr. With the flag set,
 // Windows runs chkdsk (autochk) on the volume at its next boot.
