@@ -33,9 +33,8 @@ type Hive struct {
 	root     uint32 // offset of the root key's nk cell
 	bins     []uint32
 	free     *freeList // nil until the first edit
-	readOnly error      // set: why edits are refused
+	readOnly error     // set: why edits are refused
 	modified bool
-	replayed string // what log replay did at open, if anything
 }
 
 // Open reads the hive held in r, size bytes long, into memory. A hive

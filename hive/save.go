@@ -161,4 +161,3 @@ func New(rootName string) *Hive {
 	h.modified = true
 	return h
 }
-
