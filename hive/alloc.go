@@ -148,39 +148,54 @@ func (h *Hive) appendBin(need uint32) (uint32, error) {
 
 // release frees the cell at off and merges it with free neighbours in its
 // bin, so that space is reused and the file does not grow without bound.
+// An offset that is not the start of an allocated cell (a corrupt
+// reference) is left alone: freeing it would damage the bin.
 func (h *Hive) release(off uint32) {
-	if off == nilOffset {
-		return
-	}
-	size, used := h.cellSize(off)
-	if !used {
+	if off == nilOffset || off%8 != 0 || int64(off)+baseBlockSize+4 > int64(len(h.buf)) || len(h.bins) == 0 {
 		return
 	}
 	// The bin holding it, and where the next bin starts.
 	i := sort.Search(len(h.bins), func(i int) bool { return h.bins[i] > off }) - 1
+	if i < 0 {
+		return
+	}
 	bin := h.bins[i]
 	end := uint32(len(h.buf) - baseBlockSize)
 	if i+1 < len(h.bins) {
 		end = h.bins[i+1]
 	}
+	// Walk the bin to the cell, which must start exactly at off, noting the
+	// cell before it.
+	prev := uint32(nilOffset)
+	p := bin + binHeaderSize
+	for p < off {
+		ps, _ := h.cellSize(p)
+		if ps < 8 || p+ps > end {
+			return
+		}
+		prev = p
+		p += ps
+	}
+	if p != off {
+		return
+	}
+	size, used := h.cellSize(off)
+	if !used || size < 8 || off+size > end {
+		return
+	}
 	// Merge with the next cell if free.
 	if next := off + size; next < end {
-		if ns, nused := h.cellSize(next); !nused {
+		if ns, nused := h.cellSize(next); !nused && ns >= 8 && next+ns <= end {
 			h.free.remove(next)
 			size += ns
 		}
 	}
-	// Merge with the previous cell if free: walk the bin to find it.
-	for p := bin + binHeaderSize; p < off; {
-		ps, pused := h.cellSize(p)
-		if p+ps == off {
-			if !pused {
-				h.free.remove(p)
-				off, size = p, size+ps
-			}
-			break
+	// Merge with the previous cell if free.
+	if prev != nilOffset {
+		if ps, pused := h.cellSize(prev); !pused {
+			h.free.remove(prev)
+			off, size = prev, size+ps
 		}
-		p += ps
 	}
 	h.setCellSize(off, size, false)
 	h.free.add(off, size)

@@ -601,6 +601,9 @@ func (k Key) SetValue(name string, typ ValueType, data []byte) error {
 	nb := h.data(k.off)
 	count := binary.LittleEndian.Uint32(nb[nkValues:])
 	list := binary.LittleEndian.Uint32(nb[nkValueList:])
+	if list == nilOffset {
+		count = 0 // a count without a list: there are no values
+	}
 	var lb []byte
 	if list != nilOffset && count > 0 {
 		if lb, err = h.cell(list); err != nil {
