@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/imagecustom/go-imagecustom/hive"
 	"github.com/imagecustom/go-imagecustom/imagecustom"
 	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
 )
@@ -74,7 +75,8 @@ func exitCode(err error) int {
 // stopped before anything was written because going on could damage the
 // image. Each library package that can refuse contributes its sentinel here.
 func isRefusal(err error) bool {
-	return errors.Is(err, errRefused) || errors.Is(err, imagecustom.ErrUnsafe) || errors.Is(err, ntfs.ErrUnsafe)
+	return errors.Is(err, errRefused) || errors.Is(err, imagecustom.ErrUnsafe) || errors.Is(err, ntfs.ErrUnsafe) ||
+		errors.Is(err, hive.ErrDirty)
 }
 
 // errorKind names the class of an error in the --json error document.

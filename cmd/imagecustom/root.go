@@ -149,6 +149,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused for safety, 4 a check found proble
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.versionCommand(),
 		a.lsCommand(), a.statCommand(), a.catCommand(), a.getCommand(), a.fsckCommand(),
-		a.putCommand(), a.mkdirCommand(), a.mvCommand(), a.rmCommand(), a.recoverCommand())
+		a.putCommand(), a.mkdirCommand(), a.mvCommand(), a.rmCommand(), a.recoverCommand(),
+		a.regCommand())
 	return root
 }

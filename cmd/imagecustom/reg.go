@@ -1,0 +1,398 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/imagecustom/go-imagecustom/hive"
+	"github.com/spf13/cobra"
+)
+
+// regFlags are the flags of the reg subcommands.
+type regFlags struct {
+	prefix string
+	dryRun bool
+	out    string
+}
+
+func (a *app) regCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "reg",
+		Short: "Read and edit registry hives (hive files; disk images come with the image layer)",
+		Long: `Read and edit registry hives. TARGET is a hive file (detected from its content).
+KEY paths map onto the hive's root after removing --prefix, by default the leading
+root of the path: HKEY_LOCAL_MACHINE\<hive> (HKLM\<hive>), HKEY_CURRENT_USER (HKCU),
+HKEY_USERS\<name> (HKU\<name>). In a SYSTEM hive, CurrentControlSet resolves
+through Select\Current. A dirty hive is recovered from its transaction logs
+(TARGET.LOG1/.LOG2 or .LOG) before it is read or written.`,
+	}
+	cmd.AddCommand(a.regGetCommand(), a.regSetCommand(), a.regDeleteCommand())
+	return cmd
+}
+
+// openHiveTarget opens TARGET, which must be a hive file.
+func openHiveTarget(target string) (*hive.Hive, error) {
+	f, err := os.Open(target)
+	if err != nil {
+		return nil, err
+	}
+	var magic [4]byte
+	_, err = f.ReadAt(magic[:], 0)
+	f.Close()
+	if err != nil || string(magic[:]) != "regf" {
+		return nil, fmt.Errorf("%s is not a registry hive file (disk images as reg targets come with the image layer)", target)
+	}
+	return hive.OpenFile(target, nil)
+}
+
+// hivePath turns a KEY argument into a path from the hive's root.
+func hivePath(h *hive.Hive, key, prefix string) (string, error) {
+	parts := strings.FieldsFunc(key, func(r rune) bool { return r == '\\' })
+	if prefix != "" {
+		pp := strings.FieldsFunc(prefix, func(r rune) bool { return r == '\\' })
+		if len(parts) < len(pp) {
+			return "", usagef("key %q does not start with --prefix %q", key, prefix)
+		}
+		for i := range pp {
+			if !strings.EqualFold(parts[i], pp[i]) {
+				return "", usagef("key %q does not start with --prefix %q", key, prefix)
+			}
+		}
+		parts = parts[len(pp):]
+	} else if len(parts) > 0 {
+		switch strings.ToUpper(parts[0]) {
+		case "HKEY_LOCAL_MACHINE", "HKLM", "HKEY_USERS", "HKU":
+			parts = parts[min(2, len(parts)):]
+		case "HKEY_CURRENT_USER", "HKCU", "HKEY_CLASSES_ROOT", "HKCR", "HKEY_CURRENT_CONFIG", "HKCC":
+			parts = parts[1:]
+		}
+	}
+	return h.ResolvePath(strings.Join(parts, `\`))
+}
+
+// valueJSON is the --json shape of a value.
+type valueJSON struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`      // REG_SZ, REG_DWORD, … or REG_0x… for others
+	TypeCode uint32 `json:"type_code"` // the number
+	// Data: a string (SZ, EXPAND_SZ, LINK), a list of strings (MULTI_SZ),
+	// a number (DWORD, DWORD_BIG_ENDIAN, QWORD), else lower-case hex.
+	Data any `json:"data"`
+}
+
+func describeValue(v hive.Value) (valueJSON, error) {
+	out := valueJSON{Name: v.Name(), Type: v.Type().String(), TypeCode: uint32(v.Type())}
+	var err error
+	switch v.Type() {
+	case hive.String, hive.ExpandString, hive.Link:
+		out.Data, err = v.String()
+	case hive.MultiString:
+		out.Data, err = v.Strings()
+	case hive.DWord, hive.DWordBigEndian:
+		out.Data, err = v.Uint32()
+	case hive.QWord:
+		out.Data, err = v.Uint64()
+	default:
+		var b []byte
+		b, err = v.Data()
+		out.Data = hex.EncodeToString(b)
+	}
+	if err != nil {
+		// Data that does not fit its type is shown raw.
+		b, derr := v.Data()
+		if derr != nil {
+			return out, derr
+		}
+		out.Data = hex.EncodeToString(b)
+	}
+	return out, nil
+}
+
+func formatData(v valueJSON) string {
+	switch d := v.Data.(type) {
+	case []string:
+		return strings.Join(d, "\n")
+	default:
+		return fmt.Sprint(d)
+	}
+}
+
+func (a *app) regGetCommand() *cobra.Command {
+	var rf regFlags
+	cmd := &cobra.Command{
+		Use:   "get TARGET KEY [VALUE]",
+		Short: "Print a value, or a key's values and subkeys",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 || len(args) > 3 {
+				return usagef("reg get takes TARGET KEY [VALUE]")
+			}
+			return nil
+		},
+		RunE: runE(func(_ *cobra.Command, args []string) error {
+			h, err := openHiveTarget(args[0])
+			if err != nil {
+				return err
+			}
+			p, err := hivePath(h, args[1], rf.prefix)
+			if err != nil {
+				return err
+			}
+			k, err := h.Key(p)
+			if err != nil {
+				return err
+			}
+			if len(args) == 3 {
+				v, err := k.Value(args[2])
+				if err != nil {
+					return err
+				}
+				d, err := describeValue(v)
+				if err != nil {
+					return err
+				}
+				if a.json {
+					return a.printJSON(d)
+				}
+				fmt.Fprintln(a.stdout, formatData(d))
+				return nil
+			}
+			vals, err := k.Values()
+			if err != nil {
+				return err
+			}
+			subs, err := k.Subkeys()
+			if err != nil {
+				return err
+			}
+			doc := struct {
+				Key     string      `json:"key"`
+				Values  []valueJSON `json:"values"`
+				Subkeys []string    `json:"subkeys"`
+			}{Key: p, Values: []valueJSON{}, Subkeys: []string{}}
+			for _, v := range vals {
+				d, err := describeValue(v)
+				if err != nil {
+					return err
+				}
+				doc.Values = append(doc.Values, d)
+			}
+			for _, s := range subs {
+				doc.Subkeys = append(doc.Subkeys, s.Name())
+			}
+			if a.json {
+				return a.printJSON(doc)
+			}
+			for _, d := range doc.Values {
+				name := d.Name
+				if name == "" {
+					name = "(default)"
+				}
+				fmt.Fprintf(a.stdout, "%s\t%s\t%s\n", name, d.Type, strings.ReplaceAll(formatData(d), "\n", `\0`))
+			}
+			for _, s := range doc.Subkeys {
+				fmt.Fprintf(a.stdout, "%s\\\n", s)
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "key path `PREFIX` standing for the hive's root")
+	return cmd
+}
+
+// parseType reads a --type: REG_SZ, sz, string… or a number.
+func parseType(s string) (hive.ValueType, error) {
+	u := strings.ToUpper(strings.TrimPrefix(strings.ToUpper(s), "REG_"))
+	for t := hive.ValueType(0); t <= hive.QWord; t++ {
+		if strings.TrimPrefix(t.String(), "REG_") == u {
+			return t, nil
+		}
+	}
+	switch u {
+	case "STRING":
+		return hive.String, nil
+	case "DWORD_LITTLE_ENDIAN":
+		return hive.DWord, nil
+	case "QWORD_LITTLE_ENDIAN":
+		return hive.QWord, nil
+	}
+	if n, err := strconv.ParseUint(strings.TrimPrefix(u, "0X"), 16, 32); err == nil && strings.HasPrefix(u, "0X") {
+		return hive.ValueType(n), nil
+	}
+	if n, err := strconv.ParseUint(u, 10, 32); err == nil {
+		return hive.ValueType(n), nil
+	}
+	return 0, usagef("unknown --type %q (REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_QWORD, REG_BINARY, REG_NONE, REG_LINK, or a number)", s)
+}
+
+// encodeData turns DATA arguments into the bytes of a value of type t.
+func encodeData(t hive.ValueType, data []string) ([]byte, error) {
+	one := func() (string, error) {
+		if len(data) != 1 {
+			return "", usagef("%s takes one DATA argument, got %d", t, len(data))
+		}
+		return data[0], nil
+	}
+	switch t {
+	case hive.String, hive.ExpandString, hive.Link:
+		s, err := one()
+		return hive.EncodeString(s), err
+	case hive.MultiString:
+		return hive.EncodeStrings(data), nil
+	case hive.DWord, hive.DWordBigEndian:
+		s, err := one()
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.ParseUint(s, 0, 32)
+		if err != nil {
+			return nil, usagef("%s data %q: not a 32-bit number", t, s)
+		}
+		if t == hive.DWordBigEndian {
+			return binary.BigEndian.AppendUint32(nil, uint32(n)), nil
+		}
+		return hive.EncodeUint32(uint32(n)), nil
+	case hive.QWord:
+		s, err := one()
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.ParseUint(s, 0, 64)
+		if err != nil {
+			return nil, usagef("%s data %q: not a 64-bit number", t, s)
+		}
+		return hive.EncodeUint64(n), nil
+	}
+	s := strings.NewReplacer(",", "", ":", "", " ", "").Replace(strings.Join(data, ""))
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, usagef("%s data: hex bytes expected (de:ad:be:ef, de,ad or dead): %v", t, err)
+	}
+	return b, nil
+}
+
+// saveHive writes an edited hive back, or for a dry run says what would be.
+func (a *app) saveHive(h *hive.Hive, target string, rf *regFlags, what string) error {
+	if rf.out != "" {
+		return errors.New("--out applies to disk images; a hive file target is written in place (atomically) or not at all with --dry-run")
+	}
+	if rf.dryRun {
+		b, err := h.Bytes()
+		if err != nil {
+			return err
+		}
+		old, _ := os.ReadFile(target)
+		changed := !bytes.Equal(b[512:], old[min(512, len(old)):])
+		if a.json {
+			return a.printJSON(map[string]any{"dry_run": true, "target": target, "change": what, "bytes": len(b), "changed": changed})
+		}
+		fmt.Fprintf(a.stdout, "dry run: would %s in %s (%d bytes); nothing written\n", what, target, len(b))
+		return nil
+	}
+	return h.SaveFile(target)
+}
+
+func (a *app) regSetCommand() *cobra.Command {
+	var rf regFlags
+	var typ string
+	cmd := &cobra.Command{
+		Use:   "set TARGET KEY VALUE --type T [DATA...]",
+		Short: "Create or replace a value (the key and its parents are created)",
+		Long: `Create or replace VALUE ("" or @ for the default value) of KEY. DATA: the text of
+REG_SZ/REG_EXPAND_SZ/REG_LINK; one argument per string of REG_MULTI_SZ; a number
+(decimal or 0x…) for REG_DWORD/REG_DWORD_BIG_ENDIAN/REG_QWORD; hex bytes for
+REG_BINARY, REG_NONE and other types.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 3 {
+				return usagef("reg set takes TARGET KEY VALUE --type T [DATA...]")
+			}
+			return nil
+		},
+		RunE: runE(func(_ *cobra.Command, args []string) error {
+			t, err := parseType(typ)
+			if err != nil {
+				return err
+			}
+			data, err := encodeData(t, args[3:])
+			if err != nil {
+				return err
+			}
+			h, err := openHiveTarget(args[0])
+			if err != nil {
+				return err
+			}
+			p, err := hivePath(h, args[1], rf.prefix)
+			if err != nil {
+				return err
+			}
+			k, err := h.CreateKey(p)
+			if err != nil {
+				return err
+			}
+			name := args[2]
+			if name == "@" {
+				name = ""
+			}
+			if err := k.SetValue(name, t, data); err != nil {
+				return err
+			}
+			return a.saveHive(h, args[0], &rf, fmt.Sprintf("set %s\\%s", p, name))
+		}),
+	}
+	cmd.Flags().StringVar(&typ, "type", "REG_SZ", "value type `T`")
+	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "key path `PREFIX` standing for the hive's root")
+	cmd.Flags().BoolVar(&rf.dryRun, "dry-run", false, "edit in memory, print the change, write nothing")
+	cmd.Flags().StringVar(&rf.out, "out", "", "for disk image targets (not yet): write a child disk")
+	return cmd
+}
+
+func (a *app) regDeleteCommand() *cobra.Command {
+	var rf regFlags
+	cmd := &cobra.Command{
+		Use:   "delete TARGET KEY [VALUE]",
+		Short: "Delete a value, or a key and everything under it",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 || len(args) > 3 {
+				return usagef("reg delete takes TARGET KEY [VALUE]")
+			}
+			return nil
+		},
+		RunE: runE(func(_ *cobra.Command, args []string) error {
+			h, err := openHiveTarget(args[0])
+			if err != nil {
+				return err
+			}
+			p, err := hivePath(h, args[1], rf.prefix)
+			if err != nil {
+				return err
+			}
+			what := "delete key " + p
+			if len(args) == 3 {
+				k, err := h.Key(p)
+				if err != nil {
+					return err
+				}
+				name := args[2]
+				if name == "@" {
+					name = ""
+				}
+				if err := k.DeleteValue(name); err != nil {
+					return err
+				}
+				what = fmt.Sprintf("delete value %s\\%s", p, name)
+			} else if err := h.DeleteKey(p); err != nil {
+				return err
+			}
+			return a.saveHive(h, args[0], &rf, what)
+		}),
+	}
+	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "key path `PREFIX` standing for the hive's root")
+	cmd.Flags().BoolVar(&rf.dryRun, "dry-run", false, "edit in memory, print the change, write nothing")
+	cmd.Flags().StringVar(&rf.out, "out", "", "for disk image targets (not yet): write a child disk")
+	return cmd
+}

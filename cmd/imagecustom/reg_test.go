@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imagecustom/go-imagecustom/internal/testimg"
+)
+
+func TestRegCommandsOnHiveFiles(t *testing.T) {
+	sys := testimg.Copy(t, "hives/winxp/SYSTEM")
+	hivex := func(key, value string) string {
+		return strings.TrimRight(string(testimg.Run(t, "hivexget", sys, key, value)), "\n")
+	}
+	steps := [][]string{
+		{"reg", "set", sys, `HKLM\SYSTEM\CurrentControlSet\Control\ComputerName\ComputerName`, "ComputerName", "--type", "REG_SZ", "CLONE-01"},
+		{"reg", "set", sys, `HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters\Interfaces\{5C3D7A1E-8B2F-4E61-9A0D-3F4B2C1E6D70}`, "EnableDHCP", "--type", "dword", "0"},
+		{"reg", "set", sys, `Select`, "Extra", "--type", "REG_MULTI_SZ", "a", "b c"},
+		{"reg", "set", sys, `New\Deep\Key`, "Blob", "--type", "REG_BINARY", "de:ad:be:ef:01"},
+		{"reg", "set", sys, `New\Deep\Key`, "@", "--type", "REG_EXPAND_SZ", `%SystemRoot%\x`},
+		{"reg", "delete", sys, `ControlSet002`},
+		{"reg", "delete", sys, `Select`, "Failed"},
+	}
+	for _, args := range steps {
+		if code, _, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, stderr)
+		}
+	}
+	// hivex reads the edits; CurrentControlSet went to ControlSet001.
+	for _, c := range []struct{ key, value, want string }{
+		{`ControlSet001\Control\ComputerName\ComputerName`, "ComputerName", "CLONE-01"},
+		{`ControlSet001\Services\Tcpip\Parameters\Interfaces\{5C3D7A1E-8B2F-4E61-9A0D-3F4B2C1E6D70}`, "EnableDHCP", "0"},
+		{`Select`, "Extra", "a\nb c"},
+		{`New\Deep\Key`, "", `%SystemRoot%\x`},
+	} {
+		if got := hivex(c.key, c.value); got != c.want {
+			t.Errorf("hivexget %s %s = %q, want %q", c.key, c.value, got, c.want)
+		}
+	}
+	if _, err := testimg.RunErr(t, "hivexget", sys, `ControlSet002`, "x"); err == nil {
+		t.Error("ControlSet002 still there")
+	}
+	// reg get, text and JSON.
+	code, out, _ := runCLI(t, "reg", "get", sys, `HKLM\SYSTEM\New\Deep\Key`, "Blob")
+	if code != 0 || out != "deadbeef01\n" {
+		t.Errorf("reg get Blob: %d %q", code, out)
+	}
+	code, out, _ = runCLI(t, "--json", "reg", "get", sys, `Select`)
+	var doc struct {
+		Values []valueJSON
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || len(doc.Values) != 4 {
+		t.Errorf("reg get --json Select: %d %v %s", code, err, out)
+	}
+	// Dry run: no change.
+	before, _ := os.ReadFile(sys)
+	if code, out, _ := runCLI(t, "reg", "set", "--dry-run", sys, `Select`, "Current", "--type", "REG_DWORD", "2"); code != 0 || !strings.Contains(out, "nothing written") {
+		t.Errorf("dry run: %d %q", code, out)
+	}
+	if after, _ := os.ReadFile(sys); string(after) != string(before) {
+		t.Error("a dry run changed the hive")
+	}
+	// Errors.
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"reg", "get", sys, `Nope`}, exitError, "not found"},
+		{[]string{"reg", "set", sys, `Select`, "x", "--type", "REG_DWORD", "notanumber"}, exitUsage, "not a 32-bit number"},
+		{[]string{"reg", "set", sys, `Select`, "x", "--type", "REG_BOGUS", "1"}, exitUsage, "unknown --type"},
+		{[]string{"reg", "get", testimg.Copy(t, "ntfs/tiny.raw"), `x`}, exitError, "not a registry hive"},
+	} {
+		code, _, stderr := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.msg) {
+			t.Errorf("%q: exit %d %q", c.args, code, stderr)
+		}
+	}
+}
+
+func TestRegRefusesDirtyHiveWithoutLogs(t *testing.T) {
+	// The real SECURITY hive is dirty (sequence 107/106) and has no logs.
+	dir := t.TempDir()
+	p := filepath.Join(dir, "SECURITY")
+	os.WriteFile(p, testimg.Bytes(t, "real/hives/SECURITY"), 0o644)
+	if code, _, stderr := runCLI(t, "reg", "set", p, `Policy`, "x", "--type", "REG_DWORD", "1"); code != exitRefused || !strings.Contains(stderr, "dirty") {
+		t.Errorf("editing a dirty hive without logs: exit %d %q", code, stderr)
+	}
+	if code, _, _ := runCLI(t, "reg", "get", p, `Policy`); code != 0 {
+		t.Errorf("reading it: exit %d", code)
+	}
+}
