@@ -25,7 +25,7 @@ func (h *Hive) CurrentControlSet() (string, error) {
 		}
 		set := fmt.Sprintf("ControlSet%03d", n)
 		if _, err := h.Root().Subkey(set); err != nil {
-			return "", fmt.Errorf("Select\\%s names %s: %w", name, set, err)
+			return "", fmt.Errorf("value %s of the Select key names %s: %w", name, set, err)
 		}
 		return set, nil
 	}
