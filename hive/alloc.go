@@ -134,7 +134,14 @@ func (h *Hive) appendBin(need uint32) (uint32, error) {
 	if int64(len(h.buf))+int64(size) > maxHiveSize {
 		return 0, fmt.Errorf("%w: the hive would pass 2 GiB", ErrUnsupported)
 	}
-	h.buf = append(h.buf, make([]byte, size)...)
+	if cap(h.buf)-len(h.buf) < int(size) {
+		// Grow by half at least, so appending bins costs amortized O(1).
+		nb := make([]byte, len(h.buf), len(h.buf)+max(int(size), len(h.buf)/2))
+		copy(nb, h.buf)
+		h.buf = nb
+	}
+	h.buf = h.buf[:len(h.buf)+int(size)]
+	clear(h.buf[len(h.buf)-int(size):])
 	b := h.buf[int64(binOff)+baseBlockSize:]
 	copy(b, "hbin")
 	binary.LittleEndian.PutUint32(b[4:], binOff)

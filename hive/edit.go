@@ -195,34 +195,92 @@ func (h *Hive) newLeafSig() string {
 	return "lf"
 }
 
+// readLeaf loads one leaf list for editing.
+func (h *Hive) readLeaf(o uint32) (*leaf, error) {
+	b, err := h.cell(o)
+	if err != nil {
+		return nil, err
+	}
+	lf := &leaf{off: o, sig: string(b[:2])}
+	n := int(binary.LittleEndian.Uint16(b[2:]))
+	stride := 8
+	switch lf.sig {
+	case "li":
+		stride = 4
+	case "lf", "lh":
+	default:
+		return nil, corrupt(int64(o)+baseBlockSize, "leaf list signature %q", lf.sig)
+	}
+	if 4+stride*n > len(b) {
+		return nil, corrupt(int64(o)+baseBlockSize, "%s list of %d entries in %d bytes", lf.sig, n, len(b))
+	}
+	lf.entries = make([]listEntry, n, n+1)
+	for i := range lf.entries {
+		e := listEntry{off: binary.LittleEndian.Uint32(b[4+stride*i:])}
+		if stride == 8 {
+			e.hint = binary.LittleEndian.Uint32(b[8+stride*i:])
+		}
+		lf.entries[i] = e
+	}
+	return lf, nil
+}
+
 // insertSubkey adds child (named units) to parent's sorted subkey lists.
+// It reads the ri index and the one leaf the name belongs in, so an
+// insertion costs a leaf (at most leafMax entries) and the index, not the
+// whole list.
 func (h *Hive) insertSubkey(parent, child uint32, units []uint16) error {
 	pb := h.data(parent)
-	ri, leaves, err := h.readLeaves(binary.LittleEndian.Uint32(pb[nkSubkeyList:]))
-	if err != nil {
-		return err
+	root := binary.LittleEndian.Uint32(pb[nkSubkeyList:])
+	ri := uint32(nilOffset)
+	var leafOffs []uint32
+	if root != nilOffset {
+		var err error
+		if leafOffs, err = h.leaves(root); err != nil {
+			return err
+		}
+		if len(leafOffs) != 1 || leafOffs[0] != root {
+			ri = root
+		}
 	}
-	if len(leaves) == 0 {
-		leaves = []*leaf{{off: nilOffset, sig: h.newLeafSig()}}
-	}
-	// The leaf and position: the first leaf whose last name sorts after
-	// the new one (or the last leaf), by binary search within it.
-	li := len(leaves) - 1
-	for i, lf := range leaves {
-		if len(lf.entries) == 0 {
+	// The leaf: the first whose last name sorts after the new one, by
+	// binary search over the leaves; the last leaf otherwise.
+	li := len(leafOffs) - 1
+	lo, hi := 0, len(leafOffs)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		entries, err := h.leafEntries(leafOffs[mid])
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			lo = mid + 1
 			continue
 		}
-		last, err := h.nk(lf.entries[len(lf.entries)-1].off)
+		last, err := h.nk(entries[len(entries)-1])
 		if err != nil {
 			return err
 		}
 		if compareUpper(units, nkUnits(last)) < 0 {
-			li = i
-			break
+			hi = mid
+		} else {
+			lo = mid + 1
 		}
 	}
-	lf := leaves[li]
-	lo, hi := 0, len(lf.entries)
+	if lo < len(leafOffs) {
+		li = lo
+	}
+	var lf *leaf
+	if li < 0 {
+		lf = &leaf{off: nilOffset, sig: h.newLeafSig()}
+		li = 0
+	} else {
+		var err error
+		if lf, err = h.readLeaf(leafOffs[li]); err != nil {
+			return err
+		}
+	}
+	lo, hi = 0, len(lf.entries)
 	for lo < hi {
 		mid := (lo + hi) / 2
 		nb, err := h.nk(lf.entries[mid].off)
@@ -239,10 +297,18 @@ func (h *Hive) insertSubkey(parent, child uint32, units []uint16) error {
 			lo = mid + 1
 		}
 	}
-	e := listEntry{off: child, hint: hintFor(lf.sig, units)}
 	lf.entries = append(lf.entries, listEntry{})
 	copy(lf.entries[lo+1:], lf.entries[lo:])
-	lf.entries[lo] = e
+	lf.entries[lo] = listEntry{off: child, hint: hintFor(lf.sig, units)}
+	leaves := make([]*leaf, len(leafOffs))
+	for i, o := range leafOffs {
+		leaves[i] = &leaf{off: o, entries: []listEntry{{}}} // unchanged: only its offset matters
+	}
+	if len(leaves) == 0 {
+		leaves = []*leaf{lf}
+	} else {
+		leaves[li] = lf
+	}
 	changed := []*leaf{lf}
 	if len(lf.entries) > leafMax {
 		half := len(lf.entries) / 2

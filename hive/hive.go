@@ -198,6 +198,16 @@ func toFiletime(t time.Time) uint64 {
 // else UTF-16LE.
 func decodeName(b []byte, compressed bool) string {
 	if compressed {
+		ascii := true
+		for _, c := range b {
+			if c >= 0x80 {
+				ascii = false
+				break
+			}
+		}
+		if ascii {
+			return string(b)
+		}
 		r := make([]rune, len(b))
 		for i, c := range b {
 			r[i] = rune(c)
