@@ -107,4 +107,3 @@ func BenchmarkSubkeyLookup(b *testing.B) {
 		}
 	}
 }
-
