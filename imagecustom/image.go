@@ -139,6 +139,20 @@ func (img *Image) Section(p Partition) *io.SectionReader {
 // OpenNTFS opens the NTFS volume of partition index (1-based), or with
 // index 0 the Windows system volume as [Image.SystemPartition] picks it.
 func (img *Image) OpenNTFS(index int) (*ntfs.Volume, Partition, error) {
+	p, err := img.ntfsPartition(index)
+	if err != nil {
+		return nil, p, err
+	}
+	v, err := ntfs.Open(img.Section(p), p.Size)
+	if err != nil {
+		return nil, p, fmt.Errorf("partition %d: %w", p.Index, err)
+	}
+	return v, p, nil
+}
+
+// ntfsPartition picks partition index (0: the system volume), which must
+// hold NTFS.
+func (img *Image) ntfsPartition(index int) (Partition, error) {
 	var p Partition
 	var err error
 	if index == 0 {
@@ -146,17 +160,10 @@ func (img *Image) OpenNTFS(index int) (*ntfs.Volume, Partition, error) {
 	} else {
 		p, err = img.partition(index)
 	}
-	if err != nil {
-		return nil, p, err
+	if err == nil && p.FS != "ntfs" {
+		err = fmt.Errorf("%w: partition %d holds %s, not NTFS", ErrNoVolume, p.Index, fsName(p.FS))
 	}
-	if p.FS != "ntfs" {
-		return nil, p, fmt.Errorf("%w: partition %d holds %s, not NTFS", ErrNoVolume, p.Index, fsName(p.FS))
-	}
-	v, err := ntfs.Open(img.Section(p), p.Size)
-	if err != nil {
-		return nil, p, fmt.Errorf("partition %d: %w", p.Index, err)
-	}
-	return v, p, nil
+	return p, err
 }
 
 func (img *Image) partition(index int) (Partition, error) {

@@ -162,18 +162,9 @@ func (img *Image) OpenNTFSRW(index int, opts *ntfs.Options) (*ntfs.Volume, Parti
 	if img.ov == nil {
 		return nil, Partition{}, errors.New("imagecustom: image opened read-only")
 	}
-	var p Partition
-	var err error
-	if index == 0 {
-		p, err = img.SystemPartition()
-	} else {
-		p, err = img.partition(index)
-	}
+	p, err := img.ntfsPartition(index)
 	if err != nil {
 		return nil, p, err
-	}
-	if p.FS != "ntfs" {
-		return nil, p, fmt.Errorf("%w: partition %d holds %s, not NTFS", ErrNoVolume, p.Index, fsName(p.FS))
 	}
 	v, err := ntfs.OpenRW(&sectionRW{img: img, off: p.Offset, size: p.Size}, p.Size, opts)
 	if err != nil {

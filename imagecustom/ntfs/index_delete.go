@@ -14,7 +14,9 @@ type indexStep struct {
 }
 
 // find returns the path to the entry whose name is name (ignoring case)
-// and whose namespace is ns, or ok false.
+// and whose namespace is ns (any, when ns is 0xFF). When there is none, ok
+// is false and the path ends at the leaf position where the name would
+// go.
 func (ix *dirIndex) find(name []uint16, ns uint8) (path []indexStep, ok bool, err error) {
 	entries, vcn := ix.root, int64(-1)
 	for depth := 0; ; depth++ {

@@ -95,6 +95,20 @@ func (v *Volume) rewriteRecord(r *record, attrs [][]byte) error {
 	return nil
 }
 
+// asRecord parses raw attribute records of record num into a record
+// value that replaceAttr can work on.
+func asRecord(raw [][]byte, num uint64) (*record, error) {
+	r := &record{num: num}
+	for _, a := range raw {
+		pa, err := parseAttribute(a, num, -1)
+		if err != nil {
+			return nil, err
+		}
+		r.attrs = append(r.attrs, pa)
+	}
+	return r, nil
+}
+
 // replaceAttr returns the raw attributes of record r with the one of type
 // typ and name replaced by repl (kept at its place), or added in order when
 // absent; repl nil removes it.
@@ -212,45 +226,12 @@ func (ix *dirIndex) insert(key []byte, ref fileRef) error {
 	if err != nil {
 		return err
 	}
-	type step struct {
-		vcn     int64 // -1 for the root
-		entries []indexEntry
-		pos     int
+	path, exists, err := ix.find(fn.name, 0xFF)
+	if err != nil {
+		return err
 	}
-	var path []step
-	entries, vcn := ix.root, int64(-1)
-	for depth := 0; ; depth++ {
-		if depth > maxIndexDepth {
-			return corrupt(-1, "MFT record %d $I30: deeper than %d levels", ix.dir.rec.num, maxIndexDepth)
-		}
-		pos := len(entries) - 1
-		for i, e := range entries {
-			if e.flags&entryLast != 0 {
-				pos = i
-				break
-			}
-			en, err := parseFileName(e.key, e.off)
-			if err != nil {
-				return err
-			}
-			c := ix.v.upcase.compareNames(fn.name, en.name)
-			if c == 0 {
-				return fmt.Errorf("%w: %q is already in directory record %d", errExist, fn.String(), ix.dir.rec.num)
-			}
-			if c < 0 {
-				pos = i
-				break
-			}
-		}
-		path = append(path, step{vcn, entries, pos})
-		child := entries[pos].child
-		if child < 0 {
-			break
-		}
-		if entries, err = ix.block(child); err != nil {
-			return err
-		}
-		vcn = child
+	if exists {
+		return fmt.Errorf("%w: %q is already in directory record %d", errExist, fn.String(), ix.dir.rec.num)
 	}
 	e := indexEntry{ref: ref, key: key, child: -1}
 	// Old blocks cut at a split are rewritten last, once the entries they
@@ -433,24 +414,14 @@ func (ix *dirIndex) planBlocks(n int) (*plannedBlocks, error) {
 // $INDEX_ALLOCATION and $BITMAP, and a new root when root is not nil.
 func (ix *dirIndex) commitBlocks(pb *plannedBlocks, root []indexEntry) error {
 	r := ix.dir.rec
-	attrs := replaceAttr(r, attrIndexAllocation, "$I30", pb.ia)
-	tmp := &record{}
-	for _, a := range attrs {
-		pa, err := parseAttribute(a, r.num, -1)
-		if err != nil {
-			return err
-		}
-		tmp.attrs = append(tmp.attrs, pa)
+	tmp, err := asRecord(replaceAttr(r, attrIndexAllocation, "$I30", pb.ia), r.num)
+	if err != nil {
+		return err
 	}
-	attrs = replaceAttr(tmp, attrBitmap, "$I30", pb.bm)
+	attrs := replaceAttr(tmp, attrBitmap, "$I30", pb.bm)
 	if root != nil {
-		tmp.attrs = nil
-		for _, a := range attrs {
-			pa, err := parseAttribute(a, r.num, -1)
-			if err != nil {
-				return err
-			}
-			tmp.attrs = append(tmp.attrs, pa)
+		if tmp, err = asRecord(attrs, r.num); err != nil {
+			return err
 		}
 		val := ix.indexRootValue(root)
 		attrs = replaceAttr(tmp, attrIndexRoot, "$I30", encodeResident(attrIndexRoot, "$I30", instanceOf(r, attrIndexRoot, "$I30"), val, false))

@@ -93,13 +93,9 @@ func (v *Volume) growMFT() error {
 	}
 	attrs := replaceAttr(r, attrData, "", encodeNonResident(attrData, "", data.instance, runs, runsEnd(runs, 0)*cs, newSize, newSize, data.flags))
 	if bmNew != nil {
-		tmp := &record{}
-		for _, a := range attrs {
-			pa, err := parseAttribute(a, r.num, -1)
-			if err != nil {
-				return err
-			}
-			tmp.attrs = append(tmp.attrs, pa)
+		tmp, err := asRecord(attrs, r.num)
+		if err != nil {
+			return err
 		}
 		attrs = replaceAttr(tmp, attrBitmap, "", bmNew)
 	}

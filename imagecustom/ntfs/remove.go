@@ -457,13 +457,9 @@ func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions
 		val := append([]byte(nil), si.value...)
 		binary.LittleEndian.PutUint64(val[0x08:], now)
 		binary.LittleEndian.PutUint64(val[0x10:], now)
-		tmp := &record{}
-		for _, a := range attrs {
-			pa, err := parseAttribute(a, f.rec.num, -1)
-			if err != nil {
-				return err
-			}
-			tmp.attrs = append(tmp.attrs, pa)
+		tmp, err := asRecord(attrs, f.rec.num)
+		if err != nil {
+			return err
 		}
 		attrs = replaceAttr(tmp, attrStandardInformation, "", encodeResident(attrStandardInformation, "", si.instance, val, false))
 	}
