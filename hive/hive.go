@@ -35,6 +35,7 @@ type Hive struct {
 	free     *freeList // nil until the first edit
 	readOnly error     // set: why edits are refused
 	modified bool
+	replayed string // what log replay did at OpenFile, "" if nothing
 }
 
 // Open reads the hive held in r, size bytes long, into memory. A hive
@@ -78,34 +79,11 @@ func parse(buf []byte) (*Hive, error) {
 	if _, err := h.nk(h.root); err != nil {
 		return nil, fmt.Errorf("root key: %w", err)
 	}
-	if isDirty(buf) {
+	if hiveDirty(buf) {
 		h.readOnly = fmt.Errorf("%w: sequence numbers %d and %d differ or the checksum is wrong — open it with OpenFile to replay its logs",
 			ErrDirty, binary.LittleEndian.Uint32(buf[4:]), binary.LittleEndian.Uint32(buf[8:]))
 	}
 	return h, nil
-}
-
-// isDirty reports a base block whose sequence numbers differ or whose
-// checksum is wrong.
-func isDirty(b []byte) bool {
-	return binary.LittleEndian.Uint32(b[4:]) != binary.LittleEndian.Uint32(b[8:]) ||
-		binary.LittleEndian.Uint32(b[508:]) != baseChecksum(b)
-}
-
-// baseChecksum computes a base block's checksum: the XOR of its first 127
-// little-endian words, with 0 written as 1 and 0xFFFFFFFF as 0xFFFFFFFE.
-func baseChecksum(b []byte) uint32 {
-	var x uint32
-	for i := 0; i < 508; i += 4 {
-		x ^= binary.LittleEndian.Uint32(b[i:])
-	}
-	switch x {
-	case 0:
-		return 1
-	case math.MaxUint32:
-		return math.MaxUint32 - 1
-	}
-	return x
 }
 
 // scanBins checks that bins tile the hive and records where they start.
@@ -220,3 +198,6 @@ func decodeName(b []byte, compressed bool) string {
 	}
 	return string(utf16.Decode(u))
 }
+
+// baseChecksum is checksumBaseBlock (older name, kept for the checker).
+func baseChecksum(b []byte) uint32 { return checksumBaseBlock(b) }

@@ -39,7 +39,7 @@ func OpenFile(path string, opts *OpenOptions) (*Hive, error) {
 	if len(buf) < baseBlockSize+binAlign || len(buf) > maxHiveSize {
 		return nil, corrupt(0, "%s: hive of %d bytes", path, len(buf))
 	}
-	if !isDirty(buf) {
+	if !hiveDirty(buf) {
 		return parse(buf)
 	}
 	if opts.NoReplay {
@@ -49,7 +49,7 @@ func OpenFile(path string, opts *OpenOptions) (*Hive, error) {
 	if err != nil {
 		return nil, err
 	}
-	recovered, err := recoverHive(buf, logs)
+	recovered, res, err := replayLogs(buf, logs)
 	if err != nil {
 		h, perr := parse(buf)
 		if perr != nil {
@@ -60,8 +60,17 @@ func OpenFile(path string, opts *OpenOptions) (*Hive, error) {
 		}
 		return h, nil
 	}
-	return parse(recovered)
+	h, err := parse(recovered)
+	if err != nil {
+		return nil, fmt.Errorf("%s after replaying its logs (%s): %w", path, res, err)
+	}
+	h.replayed = res.String()
+	return h, nil
 }
+
+// Replayed says what log replay did when the hive was opened, "" if
+// nothing was replayed.
+func (h *Hive) Replayed() string { return h.replayed }
 
 // readLogs reads the transaction logs beside a hive file.
 func readLogs(path string) (map[string][]byte, error) {

@@ -25,7 +25,7 @@ func (h *Hive) Bytes() ([]byte, error) {
 	binary.LittleEndian.PutUint32(b[28:], 0) // primary file
 	binary.LittleEndian.PutUint32(b[36:], h.root)
 	binary.LittleEndian.PutUint32(b[40:], uint32(len(b)-baseBlockSize))
-	binary.LittleEndian.PutUint32(b[508:], baseChecksum(b))
+	binary.LittleEndian.PutUint32(b[508:], checksumBaseBlock(b))
 	return append([]byte(nil), b...), nil
 }
 
