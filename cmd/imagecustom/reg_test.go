@@ -93,3 +93,21 @@ func TestRegRefusesDirtyHiveWithoutLogs(t *testing.T) {
 		t.Errorf("reading it: exit %d", code)
 	}
 }
+
+func TestRegEditsDirtyHiveThroughItsLogs(t *testing.T) {
+	dir := t.TempDir()
+	for src, dst := range map[string]string{
+		"real/hives/transactions_NTUSER.DAT":      "NTUSER.DAT",
+		"real/hives/transactions_ntuser.dat.log1": "ntuser.dat.LOG1",
+		"real/hives/transactions_ntuser.dat.log2": "ntuser.dat.LOG2",
+	} {
+		os.WriteFile(filepath.Join(dir, dst), testimg.Bytes(t, src), 0o644)
+	}
+	p := filepath.Join(dir, "NTUSER.DAT")
+	if code, _, stderr := runCLI(t, "reg", "set", p, `HKCU\Software\ImageCustom`, "Done", "--type", "REG_DWORD", "1"); code != 0 {
+		t.Fatalf("reg set: exit %d %s", code, stderr)
+	}
+	if got := strings.TrimSpace(string(testimg.Run(t, "hivexget", p, `Software\ImageCustom`, "Done"))); got != "1" {
+		t.Errorf("hivexget: %q", got)
+	}
+}
