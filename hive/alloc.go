@@ -25,7 +25,21 @@ func (f *freeList) add(off, size uint32) {
 
 func (f *freeList) remove(off uint32) { delete(f.size, off) }
 
-// writable prepares the hive for editing: it refuses a read-only hive and
+// blocksEditing reports the problems that make a hive unsafe to edit: an
+// edit could hand out a cell something still points at, or misplace a key
+// in a list it cannot search. Leaks, stale counts, wrong hashes and the
+// like are left for Check to report; editing does not make them worse.
+func blocksEditing(k ProblemKind) bool {
+	switch k {
+	case BaseBlock, BinLayout, CellTiling, CellOutOfBounds, FreeCellReferenced, CellShared,
+		BadRecord, Parent, ListCount, ListUnsorted, DuplicateName, SecurityRing:
+		return true
+	}
+	return false
+}
+
+// writable prepares the hive for editing: it refuses a read-only hive, or
+// one whose structure Check finds unsafe to edit (ErrCorrupt), and
 // indexes the free cells, checking on the way that cells tile every bin.
 func (h *Hive) writable() error {
 	if h.readOnly != nil {
@@ -33,6 +47,16 @@ func (h *Hive) writable() error {
 	}
 	if h.free != nil {
 		return nil
+	}
+	problems, err := Check(h)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		if blocksEditing(p.Kind) {
+			h.readOnly = &CorruptError{Offset: p.Offset, What: "not safe to edit: " + p.String()}
+			return h.readOnly
+		}
 	}
 	f := &freeList{size: map[uint32]uint32{}}
 	for i, bin := range h.bins {
@@ -130,6 +154,9 @@ func (h *Hive) take(off, size, need uint32) {
 // bytes, and returns that cell; the rest of the bin is one free cell.
 func (h *Hive) appendBin(need uint32) (uint32, error) {
 	binOff := uint32(len(h.buf) - baseBlockSize)
+	// 4 KiB bins, as Windows makes them, unless the cell needs more:
+	// freeing a cell walks its bin to merge with the cell before it, so
+	// bins stay small.
 	size := (need + binHeaderSize + binAlign - 1) &^ (binAlign - 1)
 	if int64(len(h.buf))+int64(size) > maxHiveSize {
 		return 0, fmt.Errorf("%w: the hive would pass 2 GiB", ErrUnsupported)

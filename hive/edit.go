@@ -127,17 +127,30 @@ func (h *Hive) readLeaves(list uint32) (ri uint32, leaves []*leaf, err error) {
 	return ri, leaves, nil
 }
 
-// writeLeaf writes a leaf into a new cell, freeing its old one.
+// writeLeaf writes a leaf: in place when its cell has room, else into a
+// new cell with a quarter to spare (so that a growing list is not copied
+// at every insertion), freeing the old one.
 func (h *Hive) writeLeaf(lf *leaf) error {
 	stride := 8
 	if lf.sig == "li" {
 		stride = 4
 	}
-	off, err := h.alloc(4 + stride*len(lf.entries))
-	if err != nil {
-		return err
+	need := 4 + stride*len(lf.entries)
+	var b []byte
+	if lf.off != nilOffset {
+		if c, err := h.cell(lf.off); err == nil && len(c) >= need {
+			b = c
+		}
 	}
-	b := h.data(off)
+	if b == nil {
+		off, err := h.alloc(min(need+need/4, 4+stride*(leafMax+1)))
+		if err != nil {
+			return err
+		}
+		h.release(lf.off)
+		lf.off = off
+		b = h.data(off)
+	}
 	copy(b, lf.sig)
 	binary.LittleEndian.PutUint16(b[2:], uint16(len(lf.entries)))
 	for i, e := range lf.entries {
@@ -146,8 +159,6 @@ func (h *Hive) writeLeaf(lf *leaf) error {
 			binary.LittleEndian.PutUint32(b[8+stride*i:], e.hint)
 		}
 	}
-	h.release(lf.off)
-	lf.off = off
 	return nil
 }
 
@@ -168,11 +179,20 @@ func (h *Hive) setLists(nkOff, oldRI uint32, leaves []*leaf) error {
 	case 1:
 		root = kept[0].off
 	default:
-		off, err := h.alloc(4 + 4*len(kept))
-		if err != nil {
-			return err
+		off := oldRI
+		var b []byte
+		if oldRI != nilOffset {
+			if c, err := h.cell(oldRI); err == nil && len(c) >= 4+4*len(kept) {
+				b = c // rewritten in place
+			}
 		}
-		b := h.data(off)
+		if b == nil {
+			var err error
+			if off, err = h.alloc(4 + 4*(len(kept)+len(kept)/4+1)); err != nil {
+				return err
+			}
+			b = h.data(off)
+		}
 		copy(b, "ri")
 		binary.LittleEndian.PutUint16(b[2:], uint16(len(kept)))
 		for i, lf := range kept {
@@ -243,32 +263,14 @@ func (h *Hive) insertSubkey(parent, child uint32, units []uint16) error {
 			ri = root
 		}
 	}
-	// The leaf: the first whose last name sorts after the new one, by
-	// binary search over the leaves; the last leaf otherwise.
-	li := len(leafOffs) - 1
-	lo, hi := 0, len(leafOffs)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		entries, err := h.leafEntries(leafOffs[mid])
-		if err != nil {
+	// The leaf: the first whose last name does not sort before the new
+	// one, by binary search over the leaves; the last leaf otherwise.
+	li := -1
+	if len(leafOffs) > 0 {
+		var err error
+		if li, err = h.findLeaf(leafOffs, units); err != nil {
 			return err
 		}
-		if len(entries) == 0 {
-			lo = mid + 1
-			continue
-		}
-		last, err := h.nk(entries[len(entries)-1])
-		if err != nil {
-			return err
-		}
-		if compareUpper(units, nkUnits(last)) < 0 {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	if lo < len(leafOffs) {
-		li = lo
 	}
 	var lf *leaf
 	if li < 0 {
@@ -280,7 +282,7 @@ func (h *Hive) insertSubkey(parent, child uint32, units []uint16) error {
 			return err
 		}
 	}
-	lo, hi = 0, len(lf.entries)
+	lo, hi := 0, len(lf.entries)
 	for lo < hi {
 		mid := (lo + hi) / 2
 		nb, err := h.nk(lf.entries[mid].off)
@@ -372,8 +374,12 @@ func (h *Hive) CreateKey(path string) (Key, error) {
 	if err := h.writable(); err != nil {
 		return Key{}, err
 	}
+	parts := splitPath(path)
+	if len(parts) > maxDepth {
+		return Key{}, fmt.Errorf("hive: key path of %d levels is deeper than Windows' %d", len(parts), maxDepth)
+	}
 	k := h.Root()
-	for _, name := range splitPath(path) {
+	for _, name := range parts {
 		sub, err := k.Subkey(name)
 		if err == nil {
 			k = sub
@@ -472,6 +478,7 @@ func joinPath(parts []string) string {
 
 // freeTree frees a key and everything under it.
 func (h *Hive) freeTree(off uint32, depth int) error {
+	h.vindex = nil // the key's offset may be reused
 	if depth > maxDepth {
 		return corrupt(int64(off)+baseBlockSize, "keys nested deeper than %d", maxDepth)
 	}
@@ -631,22 +638,25 @@ func (k Key) SetValue(name string, typ ValueType, data []byte) error {
 	if _, err := h.nk(k.off); err != nil {
 		return err
 	}
+	units := nameUnits(name)
+	existing, found, err := h.indexedValue(k.off, units)
+	if err != nil {
+		return err
+	}
 	size, field, err := h.writeData(data)
 	if err != nil {
 		return err
 	}
 	h.modified = true
-	if v, err := k.Value(name); err == nil {
-		vb := h.data(v.off)
+	if found {
+		vb := h.data(existing)
 		h.freeData(vb)
-		vb = h.data(v.off)
+		vb = h.data(existing)
 		binary.LittleEndian.PutUint32(vb[vkSize:], size)
 		binary.LittleEndian.PutUint32(vb[vkData:], field)
 		binary.LittleEndian.PutUint32(vb[vkType:], uint32(typ))
 		h.touchValues(k.off, name, len(data))
 		return nil
-	} else if !isNotFound(err) {
-		return err
 	}
 	enc, comp := encodeName(name)
 	voff, err := h.alloc(vkName + len(enc))
@@ -692,6 +702,9 @@ func (k Key) SetValue(name string, typ ValueType, data []byte) error {
 	}
 	binary.LittleEndian.PutUint32(lb[4*count:], voff)
 	binary.LittleEndian.PutUint32(nb[nkValues:], count+1)
+	if h.vindex != nil && h.vindex.key == k.off {
+		h.vindex.names[upperKey(units)] = voff
+	}
 	h.touchValues(k.off, name, len(data))
 	return nil
 }
@@ -737,6 +750,7 @@ func (k Key) DeleteValue(name string) error {
 	binary.LittleEndian.PutUint64(nb[nkTime:], now())
 	h.freeValue(v.off)
 	h.modified = true
+	h.vindex = nil
 	return nil
 }
 
@@ -755,6 +769,9 @@ func (k Key) SetClass(class string) error {
 	if class != "" {
 		enc := EncodeString(class)
 		enc = enc[:len(enc)-2] // no terminator
+		if len(enc) > 0xFFFF {
+			return fmt.Errorf("hive: class name of %d bytes does not fit its 16-bit length", len(enc))
+		}
 		if off, err = h.alloc(len(enc)); err != nil {
 			return err
 		}

@@ -39,10 +39,9 @@ func FuzzOpenWalk(f *testing.F) {
 	})
 }
 
-// FuzzEdit makes edits to a mutated small hive: they fail or succeed, but
-// never panic. (Whether what they write reads back depends on the input
-// being consistent, which Check decides; a corrupt hive may hand out a
-// free cell that something still points at.)
+// FuzzEdit makes edits to a mutated small hive: they fail (a hive Check
+// finds unsafe to edit is refused) or succeed, never panic, and what they
+// write reads back.
 func FuzzEdit(f *testing.F) {
 	f.Add(testimg.Bytes(f, "real/hives/pyreg_UNICODE_TESTS"), "Software\\Test", "value", []byte("data"))
 	f.Fuzz(func(t *testing.T, b []byte, key, name string, data []byte) {
@@ -60,8 +59,12 @@ func FuzzEdit(f *testing.F) {
 		if err := k.SetValue(name, Binary, data); err != nil {
 			return
 		}
-		if v, err := k.Value(name); err == nil {
-			v.Data()
+		v, err := k.Value(name)
+		if err != nil {
+			t.Fatalf("value just set not found: %v", err)
+		}
+		if got, err := v.Data(); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("value just set reads back %q, %v", got, err)
 		}
 		h.Bytes()
 	})

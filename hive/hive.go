@@ -35,7 +35,8 @@ type Hive struct {
 	free     *freeList // nil until the first edit
 	readOnly error     // set: why edits are refused
 	modified bool
-	replayed string // what log replay did at OpenFile, "" if nothing
+	replayed string      // what log replay did at OpenFile, "" if nothing
+	vindex   *valueIndex // value names of the key last edited
 }
 
 // Open reads the hive held in r, size bytes long, into memory. A hive
@@ -198,6 +199,3 @@ func decodeName(b []byte, compressed bool) string {
 	}
 	return string(utf16.Decode(u))
 }
-
-// baseChecksum is checksumBaseBlock (older name, kept for the checker).
-func baseChecksum(b []byte) uint32 { return checksumBaseBlock(b) }

@@ -234,6 +234,61 @@ func (h *Hive) leafEntries(leaf uint32) ([]uint32, error) {
 	return out, nil
 }
 
+// leafView returns a leaf list's cell bytes, entry stride and count,
+// checked, for reading entries in place.
+func (h *Hive) leafView(leaf uint32) (b []byte, stride, n int, err error) {
+	if b, err = h.cell(leaf); err != nil {
+		return nil, 0, 0, err
+	}
+	if len(b) < 4 {
+		return nil, 0, 0, corrupt(int64(leaf)+baseBlockSize, "leaf list cell of %d bytes", len(b))
+	}
+	switch string(b[:2]) {
+	case "li":
+		stride = 4
+	case "lf", "lh":
+		stride = 8
+	default:
+		return nil, 0, 0, corrupt(int64(leaf)+baseBlockSize, "leaf list signature %q (an ri under an ri?)", b[:2])
+	}
+	n = int(binary.LittleEndian.Uint16(b[2:]))
+	if 4+stride*n > len(b) {
+		return nil, 0, 0, corrupt(int64(leaf)+baseBlockSize, "%s list of %d entries in %d bytes", b[:2], n, len(b))
+	}
+	return b, stride, n, nil
+}
+
+// leafEntry returns entry i of a leaf viewed with leafView.
+func leafEntry(b []byte, stride, i int) uint32 { return binary.LittleEndian.Uint32(b[4+stride*i:]) }
+
+// findLeaf returns the index of the leaf among leaves where a name sorts:
+// the first whose last entry is not before it (by binary search over the
+// leaves' last entries), or len(leaves)-1.
+func (h *Hive) findLeaf(leaves []uint32, want []uint16) (int, error) {
+	lo, hi := 0, len(leaves)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		b, stride, n, err := h.leafView(leaves[mid])
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			lo = mid + 1
+			continue
+		}
+		last, err := h.nk(leafEntry(b, stride, n-1))
+		if err != nil {
+			return 0, err
+		}
+		if compareUpper(want, nkUnits(last)) <= 0 {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return min(lo, len(leaves)-1), nil
+}
+
 // Subkeys returns the key's subkeys in the order of its sorted lists.
 func (k Key) Subkeys() ([]Key, error) {
 	b, err := k.h.nk(k.off)
@@ -281,39 +336,30 @@ func (k Key) Subkey(name string) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	for _, leaf := range leaves {
-		entries, err := k.h.leafEntries(leaf)
+	li, err := k.h.findLeaf(leaves, want)
+	if err != nil {
+		return Key{}, err
+	}
+	lb, stride, n, err := k.h.leafView(leaves[li])
+	if err != nil {
+		return Key{}, err
+	}
+	lo, hi := 0, n
+	for lo < hi {
+		mid := (lo + hi) / 2
+		off := leafEntry(lb, stride, mid)
+		nb, err := k.h.nk(off)
 		if err != nil {
 			return Key{}, err
 		}
-		if len(entries) == 0 {
-			continue
+		switch c := compareUpper(want, nkUnits(nb)); {
+		case c == 0:
+			return Key{h: k.h, off: off}, nil
+		case c < 0:
+			hi = mid
+		default:
+			lo = mid + 1
 		}
-		// Skip a leaf whose last name sorts before the wanted one.
-		last, err := k.h.nk(entries[len(entries)-1])
-		if err != nil {
-			return Key{}, err
-		}
-		if compareUpper(want, nkUnits(last)) > 0 {
-			continue
-		}
-		lo, hi := 0, len(entries)
-		for lo < hi {
-			mid := (lo + hi) / 2
-			nb, err := k.h.nk(entries[mid])
-			if err != nil {
-				return Key{}, err
-			}
-			switch c := compareUpper(want, nkUnits(nb)); {
-			case c == 0:
-				return Key{h: k.h, off: entries[mid]}, nil
-			case c < 0:
-				hi = mid
-			default:
-				lo = mid + 1
-			}
-		}
-		break
 	}
 	return Key{}, fmt.Errorf("%w: key %q has no subkey %q", ErrNotFound, nkNameOf(b), name)
 }

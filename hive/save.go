@@ -108,8 +108,12 @@ func defaultSD() []byte {
 }
 
 // New returns an empty hive of format version 1.5 whose root key is named
-// rootName ("ROOT" as Windows 10 names them, or "$$$PROTO.HIV").
+// rootName ("ROOT" as Windows 10 names them, or "$$$PROTO.HIV"; an empty
+// name, which Windows refuses, becomes "ROOT").
 func New(rootName string) *Hive {
+	if rootName == "" {
+		rootName = "ROOT"
+	}
 	buf := make([]byte, baseBlockSize+binAlign)
 	copy(buf, "regf")
 	binary.LittleEndian.PutUint32(buf[20:], 1)

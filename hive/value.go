@@ -134,21 +134,106 @@ func (k Key) Values() ([]Value, error) {
 // Value returns the value with the given name, compared without regard to
 // case; "" names the default value.
 func (k Key) Value(name string) (Value, error) {
-	vals, err := k.Values()
+	off, found, err := k.h.findValue(k.off, nameUnits(name))
 	if err != nil {
 		return Value{}, err
 	}
-	want := nameUnits(name)
-	for _, v := range vals {
-		b, err := k.h.vk(v.off)
+	if !found {
+		return Value{}, fmt.Errorf("%w: key %q has no value %q", ErrNotFound, k.Name(), name)
+	}
+	return Value{h: k.h, off: off}, nil
+}
+
+// valueIndex maps the upper-cased value names of one key to their vk
+// offsets: editing many values of one key (a .reg import) looks each up
+// in constant time instead of scanning the list.
+type valueIndex struct {
+	key   uint32
+	names map[string]uint32
+}
+
+// indexedValue looks a value up through the index of the key being
+// edited, building it when another key was indexed.
+func (h *Hive) indexedValue(nkOff uint32, want []uint16) (uint32, bool, error) {
+	if h.vindex == nil || h.vindex.key != nkOff {
+		nk, err := h.nk(nkOff)
 		if err != nil {
-			return Value{}, err
+			return 0, false, err
 		}
-		if compareUpper(want, nameUnits(vkNameOf(b))) == 0 {
-			return v, nil
+		offs, err := h.valueList(nk)
+		if err != nil {
+			return 0, false, err
+		}
+		ix := &valueIndex{key: nkOff, names: make(map[string]uint32, len(offs))}
+		for _, o := range offs {
+			b, err := h.vk(o)
+			if err != nil {
+				return 0, false, err
+			}
+			ix.names[upperKey(nameUnits(vkNameOf(b)))] = o
+		}
+		h.vindex = ix
+	}
+	o, ok := h.vindex.names[upperKey(want)]
+	return o, ok, nil
+}
+
+// findValue looks a value up by name in key nkOff's list, in place.
+func (h *Hive) findValue(nkOff uint32, want []uint16) (uint32, bool, error) {
+	nk, err := h.nk(nkOff)
+	if err != nil {
+		return 0, false, err
+	}
+	count := int(binary.LittleEndian.Uint32(nk[nkValues:]))
+	list := binary.LittleEndian.Uint32(nk[nkValueList:])
+	if count == 0 || list == nilOffset {
+		return 0, false, nil
+	}
+	lb, err := h.cell(list)
+	if err != nil {
+		return 0, false, fmt.Errorf("values of key %q: %w", nkNameOf(nk), err)
+	}
+	if 4*count > len(lb) {
+		return 0, false, corrupt(int64(list)+baseBlockSize, "value list of %d entries in %d bytes", count, len(lb))
+	}
+	for i := 0; i < count; i++ {
+		o := binary.LittleEndian.Uint32(lb[4*i:])
+		b, err := h.vk(o)
+		if err != nil {
+			return 0, false, err
+		}
+		if vkNameEquals(b, want) {
+			return o, true, nil
 		}
 	}
-	return Value{}, fmt.Errorf("%w: key %q has no value %q", ErrNotFound, k.Name(), name)
+	return 0, false, nil
+}
+
+// vkNameEquals compares a vk record's stored name with want, ignoring
+// case, without decoding it.
+func vkNameEquals(vk []byte, want []uint16) bool {
+	n := int(binary.LittleEndian.Uint16(vk[vkNameLen:]))
+	name := vk[vkName : vkName+n]
+	if binary.LittleEndian.Uint16(vk[vkFlags:])&vkCompName != 0 {
+		if len(name) != len(want) {
+			return false
+		}
+		for i, c := range name {
+			if upcase(uint16(c)) != upcase(want[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	if len(name) != 2*len(want) {
+		return false
+	}
+	for i, w := range want {
+		if upcase(binary.LittleEndian.Uint16(name[2*i:])) != upcase(w) {
+			return false
+		}
+	}
+	return true
 }
 
 // Data returns the value's raw data: inline, in one cell, or gathered
