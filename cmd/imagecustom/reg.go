@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,7 @@ HKEY_USERS\<name> (HKU\<name>). In a SYSTEM hive, CurrentControlSet resolves
 through Select\Current. A dirty hive is recovered from its transaction logs
 (TARGET.LOG1/.LOG2 or .LOG) before it is read or written.`,
 	}
-	cmd.AddCommand(a.regGetCommand(), a.regSetCommand(), a.regDeleteCommand())
+	cmd.AddCommand(a.regGetCommand(), a.regSetCommand(), a.regDeleteCommand(), a.regExportCommand(), a.regImportCommand())
 	return cmd
 }
 
@@ -53,9 +54,9 @@ func openHiveTarget(target string) (*hive.Hive, error) {
 
 // hivePath turns a KEY argument into a path from the hive's root.
 func hivePath(h *hive.Hive, key, prefix string) (string, error) {
-	parts := strings.FieldsFunc(key, func(r rune) bool { return r == '\\' })
+	parts := rootLongForm(strings.FieldsFunc(key, func(r rune) bool { return r == '\\' }))
 	if prefix != "" {
-		pp := strings.FieldsFunc(prefix, func(r rune) bool { return r == '\\' })
+		pp := rootLongForm(strings.FieldsFunc(prefix, func(r rune) bool { return r == '\\' }))
 		if len(parts) < len(pp) {
 			return "", usagef("key %q does not start with --prefix %q", key, prefix)
 		}
@@ -74,6 +75,20 @@ func hivePath(h *hive.Hive, key, prefix string) (string, error) {
 		}
 	}
 	return h.ResolvePath(strings.Join(parts, `\`))
+}
+
+// rootLongForm writes a path's leading root key in its long form (HKLM →
+// HKEY_LOCAL_MACHINE …), so that short and long forms compare equal.
+func rootLongForm(parts []string) []string {
+	if len(parts) == 0 {
+		return parts
+	}
+	long := map[string]string{"HKLM": "HKEY_LOCAL_MACHINE", "HKCU": "HKEY_CURRENT_USER", "HKU": "HKEY_USERS",
+		"HKCR": "HKEY_CLASSES_ROOT", "HKCC": "HKEY_CURRENT_CONFIG"}[strings.ToUpper(parts[0])]
+	if long != "" {
+		parts = append([]string{long}, parts[1:]...)
+	}
+	return parts
 }
 
 // valueJSON is the --json shape of a value.
@@ -393,6 +408,117 @@ func (a *app) regDeleteCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "key path `PREFIX` standing for the hive's root")
 	cmd.Flags().BoolVar(&rf.dryRun, "dry-run", false, "edit in memory, print the change, write nothing")
+	cmd.Flags().StringVar(&rf.out, "out", "", "for disk image targets (not yet): write a child disk")
+	return cmd
+}
+
+// defaultPrefix is the .reg root a hive file's name suggests.
+func defaultPrefix(target string) string {
+	base := strings.ToUpper(filepath.Base(target))
+	switch base {
+	case "SYSTEM", "SOFTWARE", "SAM", "SECURITY", "COMPONENTS", "DRIVERS", "BCD-TEMPLATE", "ELAM":
+		return `HKEY_LOCAL_MACHINE\` + base
+	case "DEFAULT":
+		return `HKEY_USERS\.DEFAULT`
+	case "NTUSER.DAT":
+		return "HKEY_CURRENT_USER"
+	case "USRCLASS.DAT":
+		return `HKEY_CURRENT_USER\Software\Classes`
+	}
+	return `HKEY_LOCAL_MACHINE\` + base
+}
+
+func (a *app) regExportCommand() *cobra.Command {
+	var prefix, encoding string
+	cmd := &cobra.Command{
+		Use:   "export [--prefix P] [--encoding utf16|utf8] TARGET [KEY]",
+		Short: "Write a hive, or a key and everything under it, as .reg text to stdout",
+		Long: `Write .reg text (regedit 5: "Windows Registry Editor Version 5.00", UTF-16LE with a
+byte-order mark as regedit writes it, or UTF-8) to stdout. Key paths start with
+--prefix; by default a root that fits the file's name: HKEY_LOCAL_MACHINE\SYSTEM
+for SYSTEM, HKEY_CURRENT_USER for NTUSER.DAT, HKEY_USERS\.DEFAULT for DEFAULT.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 || len(args) > 2 {
+				return usagef("reg export takes TARGET [KEY]")
+			}
+			return nil
+		},
+		RunE: runE(func(_ *cobra.Command, args []string) error {
+			if a.json {
+				return usagef("reg export writes .reg text; --json does not apply")
+			}
+			utf8 := false
+			switch strings.ToLower(encoding) {
+			case "utf16", "utf-16", "utf16le":
+			case "utf8", "utf-8":
+				utf8 = true
+			default:
+				return usagef("--encoding %q: utf16 or utf8", encoding)
+			}
+			h, err := openHiveTarget(args[0])
+			if err != nil {
+				return err
+			}
+			if prefix == "" {
+				prefix = defaultPrefix(args[0])
+			}
+			k, p := h.Root(), ""
+			if len(args) == 2 {
+				if p, err = hivePath(h, args[1], prefix); err != nil {
+					return err
+				}
+				if k, err = h.Key(p); err != nil {
+					return err
+				}
+			}
+			return hive.Export(a.stdout, k, p, &hive.ExportOptions{Prefix: prefix, UTF8: utf8})
+		}),
+	}
+	cmd.Flags().StringVar(&prefix, "prefix", "", "root `PREFIX` of the key paths written")
+	cmd.Flags().StringVar(&encoding, "encoding", "utf16", "utf16 (UTF-16LE with BOM, as regedit) or utf8")
+	return cmd
+}
+
+func (a *app) regImportCommand() *cobra.Command {
+	var rf regFlags
+	cmd := &cobra.Command{
+		Use:   "import [--prefix P] TARGET FILE.reg",
+		Short: "Merge a .reg file into a hive, as regedit does",
+		Long: `Merge FILE.reg (either header, UTF-16 or UTF-8) into TARGET as regedit does: missing
+parent keys are created, "name"=- deletes a value and [-KEY] a key. Key paths lose
+--prefix (by default the leading root: HKLM\<hive>, HKCU, HKU\<name>). A malformed
+line is reported with its number and nothing is changed.`,
+		Args: exactArgs(2, "TARGET FILE.reg"),
+		RunE: runE(func(_ *cobra.Command, args []string) error {
+			f, err := os.Open(args[1])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			h, err := openHiveTarget(args[0])
+			if err != nil {
+				return err
+			}
+			st, err := hive.Import(h, f, &hive.ImportOptions{Prefix: rf.prefix})
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[1], err)
+			}
+			what := fmt.Sprintf("import %s: %d keys created, %d deleted, %d values set, %d deleted",
+				args[1], st.KeysCreated, st.KeysDeleted, st.ValuesSet, st.ValuesDeleted)
+			if err := a.saveHive(h, args[0], &rf, what); err != nil {
+				return err
+			}
+			if a.json && !rf.dryRun {
+				return a.printJSON(st)
+			}
+			if !a.quiet && !rf.dryRun {
+				fmt.Fprintln(a.stderr, what)
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "key path `PREFIX` standing for the hive's root")
+	cmd.Flags().BoolVar(&rf.dryRun, "dry-run", false, "merge in memory, print the change, write nothing")
 	cmd.Flags().StringVar(&rf.out, "out", "", "for disk image targets (not yet): write a child disk")
 	return cmd
 }

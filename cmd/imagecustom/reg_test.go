@@ -111,3 +111,51 @@ func TestRegEditsDirtyHiveThroughItsLogs(t *testing.T) {
 		t.Errorf("hivexget: %q", got)
 	}
 }
+
+func TestRegExportImport(t *testing.T) {
+	sys := testimg.Copy(t, "hives/winxp/SYSTEM")
+	code, out, stderr := runCLI(t, "reg", "export", "--encoding", "utf8", sys, `HKLM\SYSTEM\CurrentControlSet\Control\ComputerName`)
+	if code != 0 || !strings.HasPrefix(out, "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\ComputerName]\r\n") ||
+		!strings.Contains(out, `"ComputerName"="WINXP-GOLD"`) {
+		t.Fatalf("reg export: %d %q %s", code, out, stderr)
+	}
+	code, out, _ = runCLI(t, "reg", "export", sys)
+	if code != 0 || !strings.HasPrefix(out, "\xff\xfeW\x00i\x00") {
+		t.Errorf("default export is not UTF-16LE with a BOM: %q", out[:min(len(out), 16)])
+	}
+	// Import: the exported key renamed, merged into another hive.
+	reg := filepath.Join(t.TempDir(), "in.reg")
+	text := "Windows Registry Editor Version 5.00\r\n\r\n" +
+		"[HKEY_USERS\\.DEFAULT\\Software\\ImageCustom\\Sub]\r\n" +
+		"\"S\"=\"text with \\\"quotes\\\"\"\r\n" +
+		"\"M\"=hex(7):61,00,00,00,62,00,00,00,00,00\r\n" +
+		"@=dword:00000007\r\n\r\n" +
+		"[-HKEY_USERS\\.DEFAULT\\Environment]\r\n"
+	os.WriteFile(reg, []byte(text), 0o644)
+	def := testimg.Copy(t, "hives/winxp/default")
+	if code, _, stderr := runCLI(t, "reg", "import", def, reg); code != 0 {
+		t.Fatalf("reg import: %d %s", code, stderr)
+	}
+	for _, c := range []struct{ key, value, want string }{
+		{`Software\ImageCustom\Sub`, "S", `text with "quotes"`},
+		{`Software\ImageCustom\Sub`, "M", "a\nb"},
+		{`Software\ImageCustom\Sub`, "", "7"},
+	} {
+		if got := strings.TrimRight(string(testimg.Run(t, "hivexget", def, c.key, c.value)), "\n"); got != c.want {
+			t.Errorf("hivexget %s %q = %q, want %q", c.key, c.value, got, c.want)
+		}
+	}
+	if _, err := testimg.RunErr(t, "hivexget", def, `Environment`, "TEMP"); err == nil {
+		t.Error("[-…\\Environment] did not delete the key")
+	}
+	// A malformed line: exit 1, its number, the hive untouched.
+	before, _ := os.ReadFile(def)
+	os.WriteFile(reg, []byte("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_USERS\\.DEFAULT\\X]\r\n\"v\"=dword:zz\r\n"), 0o644)
+	code, _, stderr = runCLI(t, "reg", "import", def, reg)
+	if code != exitError || !strings.Contains(stderr, "line 4") {
+		t.Errorf("bad .reg: exit %d %q", code, stderr)
+	}
+	if after, _ := os.ReadFile(def); string(after) != string(before) {
+		t.Error("a failed import changed the hive")
+	}
+}
