@@ -300,6 +300,12 @@ func (c *checker) reportErr(kind ProblemKind, rec int64, err error) error {
 		c.report(kind, rec, -1, "%v", err)
 		return nil
 	}
+	// A feature this package cannot read (an encrypted or compressed
+	// stream) where NTFS's own metadata must be plain is a corruption too.
+	if errors.Is(err, ErrUnsupported) {
+		c.report(kind, rec, -1, "%v", err)
+		return nil
+	}
 	return err
 }
 
