@@ -301,8 +301,9 @@ func (c *checker) reportErr(kind ProblemKind, rec int64, err error) error {
 		return nil
 	}
 	// A feature this package cannot read (an encrypted or compressed
-	// stream) where NTFS's own metadata must be plain is a corruption too.
-	if errors.Is(err, ErrUnsupported) {
+	// stream) where NTFS's own metadata must be plain is a corruption too,
+	// and so is a directory without its index.
+	if errors.Is(err, ErrUnsupported) || errors.Is(err, errNotDir) {
 		c.report(kind, rec, -1, "%v", err)
 		return nil
 	}
