@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +19,33 @@ type Options struct {
 	Write bool
 	// AllowUnclean opens a sparse disk whose uncleanShutdown flag is set.
 	AllowUnclean bool
+	// OpenFile opens the disk's host files: its descriptor, its extents and
+	// its parents' files. Nil means [os.OpenFile]. A caller that journals
+	// or overlays writes interposes here; with it set, the descriptor file
+	// is rewritten in place instead of replaced by a rename.
+	OpenFile func(name string, flag int) (File, error)
+}
+
+// File is a host file of a disk, as [Options.OpenFile] returns it.
+// [*os.File] implements it.
+type File interface {
+	io.ReaderAt
+	io.WriterAt
+	io.Closer
+	Stat() (fs.FileInfo, error)
+	Truncate(size int64) error
+	Sync() error
+}
+
+func (o *Options) openFile(name string, flag int) (File, error) {
+	if o.OpenFile != nil {
+		return o.OpenFile(name, flag)
+	}
+	f, err := os.OpenFile(name, flag, 0)
+	if err != nil {
+		return nil, err // a nil *os.File must not become a non-nil File
+	}
+	return f, nil
 }
 
 // Disk is an open VMDK virtual disk: an [io.ReaderAt] over its whole
@@ -26,6 +54,7 @@ type Options struct {
 // concurrent use; writes are serialized.
 type Disk struct {
 	path     string
+	opts     Options
 	desc     *Descriptor
 	embedded bool // the descriptor lives in the first sparse extent
 	extents  []*extent
@@ -43,9 +72,10 @@ type extent struct {
 	start  int64 // byte offset in the virtual disk
 	size   int64 // bytes
 	sparse *sparseExtent
-	flat   *os.File
+	flat   File
 	offset int64 // FLAT: byte offset of the extent in its file
-	file   *os.File
+	file   File
+	name   string // host file path
 }
 
 // maxChain bounds a delta disk chain, so that a loop through differing
@@ -70,7 +100,7 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 		return nil, fmt.Errorf("%w: %s appears twice in the chain of parents (or the chain is over %d disks)", ErrChain, path, maxChain)
 	}
 	seen[abs] = true
-	d = &Disk{path: path, write: opts.Write}
+	d = &Disk{path: path, opts: *opts, write: opts.Write}
 	opened := d // d is nil once an error is returned
 	defer func() {
 		if err != nil {
@@ -81,7 +111,7 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 	if opts.Write {
 		flag = os.O_RDWR
 	}
-	f, err := os.OpenFile(path, flag, 0)
+	f, err := opts.openFile(path, flag)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +142,7 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 			f.Close()
 			return nil, corrupt(path, se.hdr.descOffset*sectorSize, "embedded descriptor with %d extents", len(d.desc.Extents))
 		}
-		d.extents = []*extent{{line: d.desc.Extents[0], sparse: se, file: f}}
+		d.extents = []*extent{{line: d.desc.Extents[0], sparse: se, file: f, name: path}}
 	case n >= 4 && string(head[:4]) == "COWD":
 		f.Close()
 		return nil, unsupported("%s: a vmfsSparse (COWD) extent; open its descriptor", path)
@@ -126,7 +156,8 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 			f.Close()
 			return nil, corrupt(path, 0, "neither a sparse extent nor a descriptor (%d bytes)", fi.Size())
 		}
-		b, err := io.ReadAll(f)
+		b := make([]byte, fi.Size())
+		_, err = f.ReadAt(b, 0)
 		f.Close()
 		if err != nil {
 			return nil, err
@@ -138,7 +169,7 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 			return nil, err
 		}
 		for _, line := range d.desc.Extents {
-			e, err := openExtent(filepath.Dir(path), line, opts.Write)
+			e, err := openExtent(filepath.Dir(path), line, opts)
 			if err != nil {
 				return nil, err
 			}
@@ -167,7 +198,7 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 		if !filepath.IsAbs(pp) {
 			pp = filepath.Join(filepath.Dir(path), pp)
 		}
-		if d.parent, err = open(pp, &Options{}, seen); err != nil {
+		if d.parent, err = open(pp, &Options{OpenFile: opts.OpenFile}, seen); err != nil {
 			return nil, fmt.Errorf("%w: parent of %s: %w", ErrChain, path, err)
 		}
 		if d.parent.desc.CID != d.desc.ParentCID {
@@ -181,7 +212,7 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 }
 
 // openExtent opens the file of one extent line.
-func openExtent(dir string, line Extent, write bool) (*extent, error) {
+func openExtent(dir string, line Extent, opts *Options) (*extent, error) {
 	e := &extent{line: line}
 	if line.Type == "ZERO" {
 		return e, nil
@@ -190,13 +221,14 @@ func openExtent(dir string, line Extent, write bool) (*extent, error) {
 	if !filepath.IsAbs(name) {
 		name = filepath.Join(dir, name)
 	}
+	e.name = name
 	flag := os.O_RDONLY
-	if write && line.Access == "RW" {
+	if opts.Write && line.Access == "RW" {
 		flag = os.O_RDWR
 	}
 	switch line.Type {
 	case "SPARSE":
-		f, err := os.OpenFile(name, flag, 0)
+		f, err := opts.openFile(name, flag)
 		if err != nil {
 			return nil, fmt.Errorf("vmdk: extent %s: %w", line.File, err)
 		}
@@ -206,7 +238,7 @@ func openExtent(dir string, line Extent, write bool) (*extent, error) {
 			return nil, err
 		}
 	case "FLAT", "VMFS":
-		f, err := os.OpenFile(name, flag, 0)
+		f, err := opts.openFile(name, flag)
 		if err != nil {
 			return nil, fmt.Errorf("vmdk: extent %s: %w", line.File, err)
 		}
@@ -236,7 +268,7 @@ func (d *Disk) place() error {
 				return err
 			}
 			if fi.Size() < e.offset+e.size {
-				return corrupt(e.flat.Name(), fi.Size(), "flat extent of %d bytes at %d, the file has %d", e.size, e.offset, fi.Size())
+				return corrupt(e.name, fi.Size(), "flat extent of %d bytes at %d, the file has %d", e.size, e.offset, fi.Size())
 			}
 		}
 		pos += e.size
@@ -311,7 +343,7 @@ func (d *Disk) readExtent(e *extent, p []byte, within, virt int64) error {
 		return fmt.Errorf("vmdk: %s: extent %q is NOACCESS", d.path, e.line.File)
 	case e.flat != nil:
 		if _, err := e.flat.ReadAt(p, e.offset+within); err != nil {
-			return fmt.Errorf("vmdk: %s: %w", e.flat.Name(), err)
+			return fmt.Errorf("vmdk: %s: %w", e.name, err)
 		}
 		return nil
 	case e.sparse == nil: // ZERO

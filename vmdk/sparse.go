@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 )
 
@@ -97,7 +96,7 @@ func (h *sparseHeader) gdEntries() int64 {
 // twoGbMaxExtentSparse's files, a delta disk, streamOptimized).
 type sparseExtent struct {
 	name string
-	f    *os.File
+	f    File
 	size int64 // file size
 	hdr  sparseHeader
 	gd   []uint32 // grain directory: sector of each grain table, 0 = none
@@ -118,7 +117,7 @@ type sparseExtent struct {
 const maxCachedGTs = 4096
 
 // openSparse reads a sparse extent's header and grain directory.
-func openSparse(f *os.File, name string) (*sparseExtent, error) {
+func openSparse(f File, name string) (*sparseExtent, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err

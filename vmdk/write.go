@@ -48,7 +48,7 @@ func (d *Disk) writeExtent(e *extent, p []byte, within, virt int64) error {
 		return fmt.Errorf("%w: extent %q of %s is %s", ErrReadOnly, e.line.File, d.path, e.line.Access)
 	case e.flat != nil:
 		if _, err := e.flat.WriteAt(p, e.offset+within); err != nil {
-			return fmt.Errorf("vmdk: %s: %w", e.flat.Name(), err)
+			return fmt.Errorf("vmdk: %s: %w", e.name, err)
 		}
 		return nil
 	case e.sparse == nil:
@@ -266,7 +266,27 @@ func (d *Disk) writeDescriptor() error {
 		}
 		return nil
 	}
-	return writeFileAtomic(d.path, b)
+	if d.opts.OpenFile == nil {
+		return writeFileAtomic(d.path, b)
+	}
+	f, err := d.opts.OpenFile(d.path, os.O_RDWR)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(b)))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("vmdk: %s: descriptor: %w", d.path, err)
+	}
+	return nil
 }
 
 // writeFileAtomic replaces path with b through a synced temporary file.
