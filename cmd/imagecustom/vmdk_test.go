@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imagecustom/go-imagecustom/internal/testimg"
 )
@@ -56,4 +57,29 @@ func TestParseSize(t *testing.T) {
 			t.Errorf("parseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
 		}
 	}
+}
+
+func TestProgress(t *testing.T) {
+	var buf strings.Builder
+	a := &app{stderr: &buf}
+	p := a.newProgress("convert")
+	clock := p.start
+	p.now = func() time.Time { return clock }
+	for i := int64(0); i <= 100; i++ {
+		clock = clock.Add(time.Second)
+		p.update(i<<20, 100<<20)
+	}
+	p.finish()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	// Not a terminal: a line every ten seconds and the last one.
+	if len(lines) != 11 || !strings.HasPrefix(lines[len(lines)-1], "convert [##############################] 100.0% 100 MiB of 100 MiB, 1013.9 KiB/s") {
+		t.Errorf("progress printed %d lines:\n%s", len(lines), buf.String())
+	}
+	a.quiet = true
+	if p := a.newProgress("x"); p != nil {
+		t.Error("--quiet still draws progress")
+	}
+	var nilp *progress
+	nilp.update(1, 2) // must not panic
+	nilp.finish()
 }
