@@ -147,7 +147,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused for safety, 4 a check found proble
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON document on stdout")
 	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "no progress bars or notes on stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.versionCommand(),
+	root.AddCommand(a.versionCommand(), a.infoCommand(),
 		a.lsCommand(), a.statCommand(), a.catCommand(), a.getCommand(), a.fsckCommand(),
 		a.putCommand(), a.mkdirCommand(), a.mvCommand(), a.rmCommand(), a.recoverCommand(),
 		a.regCommand(), a.vmdkCommand())
