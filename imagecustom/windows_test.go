@@ -1,6 +1,8 @@
 package imagecustom_test
 
 import (
+	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -47,5 +49,25 @@ func TestWindows(t *testing.T) {
 				t.Errorf("CurrentControlSet() = %q", got[0].CurrentControlSet())
 			}
 		})
+	}
+}
+
+// TestWindowsWin7Volume opens the NTFS volume Windows 7 formatted (in
+// ../shared/data, a qcow2 image converted to raw with qemu-img): a bare
+// volume whose System32\config holds only a syslog file, so no install.
+func TestWindowsWin7Volume(t *testing.T) {
+	raw := filepath.Join(t.TempDir(), "w7.raw")
+	testimg.Run(t, "qemu-img", "convert", "-O", "raw", testimg.Path(t, "real/ntfs/windows_volume.qcow2"), raw)
+	img, err := imagecustom.Open(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	if ps := img.Partitions(); img.Scheme() != "none" || len(ps) != 1 || ps[0].FS != "ntfs" || ps[0].Size != 35913728 {
+		t.Fatalf("scheme %s, partitions %+v", img.Scheme(), ps)
+	}
+	w, err := img.Windows()
+	if !errors.Is(err, imagecustom.ErrNoVolume) || w != nil {
+		t.Errorf("Windows() = %+v, %v; want ErrNoVolume", w, err)
 	}
 }
