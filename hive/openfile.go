@@ -2,7 +2,9 @@ package hive
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -29,10 +31,75 @@ var logSuffixes = []string{".LOG1", ".LOG2", ".LOG"}
 // A dirty hive without usable logs can be read, but editing it fails with
 // an error matching [ErrDirty] unless opts.Force is set.
 func OpenFile(path string, opts *OpenOptions) (*Hive, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	return openFiles(hostFiles{dir}, base, path, opts)
+}
+
+// OpenFS reads the hive file name of fsys, as [OpenFile] does on the host:
+// a dirty hive is recovered from the transaction logs beside it, found
+// with [fs.ReadDir] and matched without regard to case. It is how a hive
+// inside a disk image is opened, fsys being its NTFS volume.
+func OpenFS(fsys fs.FS, name string, opts *OpenOptions) (*Hive, error) {
+	dir, base := path.Split(name)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		dir = "."
+	}
+	return openFiles(fsFiles{fsys, dir}, base, name, opts)
+}
+
+// files reads a directory: the host's or an fs.FS's.
+type files interface {
+	readFile(name string) ([]byte, error)
+	readDir() ([]fs.DirEntry, error)
+}
+
+type hostFiles struct{ dir string }
+
+func (h hostFiles) readFile(name string) ([]byte, error) {
+	p := filepath.Join(h.dir, name)
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > maxHiveSize {
+		return nil, corrupt(0, "%s: file of %d bytes", p, fi.Size())
+	}
+	return os.ReadFile(p)
+}
+
+func (h hostFiles) readDir() ([]fs.DirEntry, error) { return os.ReadDir(h.dir) }
+
+type fsFiles struct {
+	fsys fs.FS
+	dir  string
+}
+
+func (f fsFiles) readFile(name string) ([]byte, error) {
+	return readBounded(f.fsys, path.Join(f.dir, name))
+}
+func (f fsFiles) readDir() ([]fs.DirEntry, error) { return fs.ReadDir(f.fsys, f.dir) }
+
+// readBounded reads a file no larger than a hive may be.
+func readBounded(fsys fs.FS, name string) ([]byte, error) {
+	fi, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > maxHiveSize {
+		return nil, corrupt(0, "%s: file of %d bytes", name, fi.Size())
+	}
+	return fs.ReadFile(fsys, name)
+}
+
+func openFiles(dir files, base, path string, opts *OpenOptions) (*Hive, error) {
 	if opts == nil {
 		opts = &OpenOptions{}
 	}
-	buf, err := os.ReadFile(path)
+	buf, err := dir.readFile(base)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +112,7 @@ func OpenFile(path string, opts *OpenOptions) (*Hive, error) {
 	if opts.NoReplay {
 		return nil, fmt.Errorf("%w: %s needs its transaction logs replayed", ErrDirty, path)
 	}
-	logs, err := readLogs(path)
+	logs, err := readLogs(dir, base)
 	if err != nil {
 		return nil, err
 	}
@@ -72,13 +139,9 @@ func OpenFile(path string, opts *OpenOptions) (*Hive, error) {
 // nothing was replayed.
 func (h *Hive) Replayed() string { return h.replayed }
 
-// readLogs reads the transaction logs beside a hive file.
-func readLogs(path string) (map[string][]byte, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	entries, err := os.ReadDir(dir)
+// readLogs reads the transaction logs beside the hive file base.
+func readLogs(dir files, base string) (map[string][]byte, error) {
+	entries, err := dir.readDir()
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +149,7 @@ func readLogs(path string) (map[string][]byte, error) {
 	for _, e := range entries {
 		for _, suf := range logSuffixes {
 			if strings.EqualFold(e.Name(), base+suf) {
-				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				b, err := dir.readFile(e.Name())
 				if err != nil {
 					return nil, err
 				}

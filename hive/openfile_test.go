@@ -3,10 +3,12 @@ package hive_test
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/imagecustom/go-imagecustom/hive"
 	"github.com/imagecustom/go-imagecustom/internal/testimg"
@@ -88,4 +90,49 @@ func TestOpenFileReplaysLogs(t *testing.T) {
 		t.Errorf("hivexget: %q", got)
 	}
 	testimg.Run(t, "regfinfo", path)
+}
+
+// TestOpenFS replays the same logs through an fs.FS, with the folder
+// spelt as an image's volume would give it, and gets the same hive as
+// OpenFile.
+func TestOpenFS(t *testing.T) {
+	path := dirtyWithLogs(t)
+	fsys := fstest.MapFS{}
+	ents, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(path), e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys["Users/u/"+e.Name()] = &fstest.MapFile{Data: b}
+	}
+	want, err := hive.OpenFile(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := hive.OpenFS(fsys, "Users/u/NTUSER.DAT", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Dirty() || got.Replayed() != want.Replayed() {
+		t.Errorf("OpenFS: dirty=%v replayed %q; OpenFile replayed %q", got.Dirty(), got.Replayed(), want.Replayed())
+	}
+	wb, _ := want.Bytes()
+	gb, _ := got.Bytes()
+	if len(wb) != len(gb) || !bytes.Equal(wb[512:], gb[512:]) {
+		t.Error("OpenFS and OpenFile give different hives")
+	}
+	// Without its logs the hive stays dirty (read-only).
+	delete(fsys, "Users/u/ntuser.dat.LOG1")
+	delete(fsys, "Users/u/ntuser.dat.LOG2")
+	h, err := hive.OpenFS(fsys, "Users/u/NTUSER.DAT", nil)
+	if err != nil || !h.Dirty() {
+		t.Errorf("OpenFS without logs: %v, dirty=%v", err, h != nil && h.Dirty())
+	}
+	if _, err := hive.OpenFS(fsys, "Users/u/missing", nil); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("OpenFS of a missing file: %v", err)
+	}
 }
