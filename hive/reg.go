@@ -384,6 +384,24 @@ type ImportOptions struct {
 	// hivexregedit writes paths without --prefix. Every later key must
 	// then be under the same prefix.
 	Prefix string
+	// Route, when set, decides where each key goes, for .reg text that
+	// spans several hives (a Windows install's SYSTEM and SOFTWARE). It
+	// gets each key path whole, as the file spells it without its leading
+	// "-" but with a short root key in its long form (HKLM\SYSTEM\Setup
+	// is "HKEY_LOCAL_MACHINE\SYSTEM\Setup"), and returns the keys it
+	// stands for: one, or several when the key must change in each
+	// (CurrentControlSet in both the current and the default control
+	// set). Prefix and Import's hive are then not used. Route is called
+	// for every key line in a first pass that changes nothing, so an
+	// error it returns stops the import before any change.
+	Route func(key string) ([]Target, error)
+}
+
+// Target is a key that a routed .reg key stands for: a hive and the
+// key's path from its root.
+type Target struct {
+	Hive *Hive
+	Path string
 }
 
 // ImportStats counts what [Import] changed.
@@ -427,7 +445,7 @@ type ImportStats struct {
 // import where it happened, with the changes so far made.
 func Import(h *Hive, r io.Reader, opts *ImportOptions) (ImportStats, error) {
 	var st ImportStats
-	if h == nil {
+	if h == nil && (opts == nil || opts.Route == nil) {
 		return st, errors.New("hive: Import into a nil hive")
 	}
 	b, err := io.ReadAll(r)
@@ -442,13 +460,49 @@ func Import(h *Hive, r io.Reader, opts *ImportOptions) (ImportStats, error) {
 	if err != nil {
 		return st, err
 	}
+	prefix := o.Prefix
+	if o.Route != nil {
+		prefix = regWhole
+	}
 	// The first pass only checks, so that a syntax error changes nothing.
-	if err := regParse(text, o.Prefix, func(*regOp) error { return nil }); err != nil {
+	check := func(op *regOp) error {
+		if o.Route == nil || op.kind == regOpSetValue || op.kind == regOpDeleteValue {
+			return nil
+		}
+		_, err := routeOp(o.Route, op)
+		return err
+	}
+	if err := regParse(text, prefix, check); err != nil {
 		return st, err
 	}
-	a := &regApplier{h: h}
-	err = regParse(text, o.Prefix, a.apply)
+	a := &regApplier{route: o.Route}
+	if o.Route == nil {
+		a.route = func(key string) ([]Target, error) { return []Target{{Hive: h, Path: key}}, nil }
+	}
+	err = regParse(text, prefix, a.apply)
 	return a.st, err
+}
+
+// regWhole is the prefix that keeps key paths whole, for routed imports.
+const regWhole = "\x00whole"
+
+// routeOp asks route where op's key goes.
+func routeOp(route func(string) ([]Target, error), op *regOp) ([]Target, error) {
+	parts := op.path
+	if len(parts) > 0 { // empty: unrouted, the prefix's own key
+		if r, ok := regRoots[strings.ToUpper(parts[0])]; ok && r.long != parts[0] {
+			parts = append([]string{r.long}, parts[1:]...)
+		}
+	}
+	key := strings.Join(parts, `\`)
+	ts, err := route(key)
+	if err == nil && len(ts) == 0 {
+		err = errors.New("no hive holds it")
+	}
+	if err != nil {
+		return nil, &SyntaxError{Line: op.line, Msg: fmt.Sprintf("key %q: %v", regClip(key), err)}
+	}
+	return ts, nil
 }
 
 // regDecode turns .reg file bytes into text: UTF-16LE after its
@@ -608,6 +662,7 @@ type regParser struct {
 	prefix    []string // leading path components removed from key paths
 	rooted    bool     // key paths start with a backslash (no root)
 	prefixSet bool
+	whole     bool // keep key paths whole: a routed import
 	haveKey   bool // a [KEY] line is open for values
 	emit      func(*regOp) error
 	op        regOp // the change being read; emit must not keep its slices
@@ -617,7 +672,9 @@ type regParser struct {
 // passed to emit and its data are reused for the next change.
 func regParse(text, prefix string, emit func(*regOp) error) error {
 	p := &regParser{lines: regLines{text: text}, emit: emit}
-	if prefix != "" {
+	if prefix == regWhole {
+		p.whole, p.prefixSet = true, true
+	} else if prefix != "" {
 		p.rooted = strings.HasPrefix(prefix, `\`)
 		p.prefix = splitPath(prefix)
 		p.prefixSet = true
@@ -775,7 +832,11 @@ func (p *regParser) resolve(path string) ([]string, error) {
 			return nil, p.errorf("empty key name in %q", regClip(path))
 		}
 	}
-	if !p.prefixSet {
+	if p.whole {
+		if rooted || len(parts) == 0 {
+			return nil, p.errorf(`key path %q does not start with a root key such as HKEY_LOCAL_MACHINE`, regClip(path))
+		}
+	} else if !p.prefixSet {
 		if !rooted {
 			root, ok := regRoots[strings.ToUpper(parts[0])]
 			if !ok {
@@ -789,7 +850,7 @@ func (p *regParser) resolve(path string) ([]string, error) {
 		p.rooted = rooted
 		p.prefixSet = true
 	}
-	under := rooted == p.rooted && len(parts) >= len(p.prefix)
+	under := p.whole || rooted == p.rooted && len(parts) >= len(p.prefix)
 	for i := 0; under && i < len(p.prefix); i++ {
 		under = regSameComponent(parts[i], p.prefix[i], i == 0)
 	}
@@ -1058,65 +1119,103 @@ func (p *regParser) hexLine(s string, data *[]byte) (bool, error) {
 
 // regApplier makes the changes read from .reg text in a hive.
 type regApplier struct {
-	h   *Hive
-	cur Key
-	st  ImportStats
+	route func(key string) ([]Target, error)
+	cur   []Key // the open key in each of its targets
+	st    ImportStats
 }
 
 func (a *regApplier) apply(op *regOp) error {
 	var err error
 	switch op.kind {
-	case regOpKey:
-		k := a.h.Root()
-		i := 0
-		for ; i < len(op.path); i++ {
-			sub, serr := k.Subkey(op.path[i])
-			if errors.Is(serr, ErrNotFound) {
+	case regOpKey, regOpDeleteKey:
+		var ts []Target
+		if ts, err = routeOp(a.route, op); err != nil {
+			return err
+		}
+		a.cur = a.cur[:0]
+		for _, t := range ts {
+			if op.kind == regOpKey {
+				var k Key
+				if k, err = a.openKey(t); err != nil {
+					break
+				}
+				a.cur = append(a.cur, k)
+			} else if err = a.deleteKey(t); err != nil {
 				break
-			}
-			if serr != nil {
-				err = serr
-				break
-			}
-			k = sub
-		}
-		if err == nil && i < len(op.path) {
-			if k, err = a.h.CreateKey(strings.Join(op.path, `\`)); err == nil {
-				a.st.KeysCreated += len(op.path) - i
-			}
-		}
-		a.cur = k
-	case regOpDeleteKey:
-		path := strings.Join(op.path, `\`)
-		k, kerr := a.h.Key(path)
-		if errors.Is(kerr, ErrNotFound) {
-			return nil
-		}
-		if kerr != nil {
-			err = kerr
-			break
-		}
-		n := 0
-		if err = k.Walk(func(string, Key) error { n++; return nil }); err == nil {
-			if err = a.h.DeleteKey(path); err == nil {
-				a.st.KeysDeleted += n
 			}
 		}
 	case regOpSetValue:
-		if err = a.cur.SetValue(op.name, op.typ, op.data); err == nil {
+		for _, k := range a.cur {
+			if err = k.SetValue(op.name, op.typ, op.data); err != nil {
+				break
+			}
 			a.st.ValuesSet++
 		}
 	case regOpDeleteValue:
-		err = a.cur.DeleteValue(op.name)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err == nil {
+		for _, k := range a.cur {
+			err = k.DeleteValue(op.name)
+			if errors.Is(err, ErrNotFound) {
+				err = nil
+				continue
+			}
+			if err != nil {
+				break
+			}
 			a.st.ValuesDeleted++
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("hive: .reg line %d: %w", op.line, err)
 	}
+	return nil
+}
+
+// openKey opens the key t, creating it and its missing parents.
+func (a *regApplier) openKey(t Target) (Key, error) {
+	parts := splitPath(t.Path)
+	k := t.Hive.Root()
+	i := 0
+	for ; i < len(parts); i++ {
+		sub, err := k.Subkey(parts[i])
+		if errors.Is(err, ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return Key{}, err
+		}
+		k = sub
+	}
+	if i == len(parts) {
+		return k, nil
+	}
+	k, err := t.Hive.CreateKey(strings.Join(parts, `\`))
+	if err == nil {
+		a.st.KeysCreated += len(parts) - i
+	}
+	return k, err
+}
+
+// deleteKey deletes the key t with everything under it; a missing key is
+// not an error.
+func (a *regApplier) deleteKey(t Target) error {
+	path := strings.Join(splitPath(t.Path), `\`)
+	if path == "" {
+		return errors.New("deleting a hive's root key")
+	}
+	k, err := t.Hive.Key(path)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	n := 0
+	if err := k.Walk(func(string, Key) error { n++; return nil }); err != nil {
+		return err
+	}
+	if err := t.Hive.DeleteKey(path); err != nil {
+		return err
+	}
+	a.st.KeysDeleted += n
 	return nil
 }
