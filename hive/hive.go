@@ -199,3 +199,7 @@ func decodeName(b []byte, compressed bool) string {
 	}
 	return string(utf16.Decode(u))
 }
+
+// Modified reports whether the hive was changed in memory since it was
+// read (or made by [New]).
+func (h *Hive) Modified() bool { return h.modified }
