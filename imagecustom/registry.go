@@ -87,19 +87,25 @@ func splitKey(key string) []string {
 	return parts
 }
 
-// Hive returns the hive that holds key, and the key's path in it
+// Hive returns the hive that holds key, the key path of the hive's root
+// ("HKEY_LOCAL_MACHINE\SYSTEM") and the key's path in the hive
 // (CurrentControlSet resolved for reading).
-func (r *Registry) Hive(key string) (*hive.Hive, string, error) {
+func (r *Registry) Hive(key string) (h *hive.Hive, root, path string, err error) {
 	ts, err := r.targets(key, false)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return ts[0].Hive, ts[0].Path, nil
+	for name, rh := range r.hives {
+		if rh.h == ts[0].Hive {
+			root = name
+		}
+	}
+	return ts[0].Hive, root, ts[0].Path, nil
 }
 
 // Key returns the key at path key.
 func (r *Registry) Key(key string) (hive.Key, error) {
-	h, p, err := r.Hive(key)
+	h, _, p, err := r.Hive(key)
 	if err != nil {
 		return hive.Key{}, err
 	}

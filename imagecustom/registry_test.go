@@ -60,6 +60,12 @@ func TestRegistryRead(t *testing.T) {
 			t.Errorf("%s\\%s = %q, want %q", c.key, c.name, got, c.want)
 		}
 	}
+	if _, root, p, err := r.Hive(`HKCR\.txt`); root != `HKEY_LOCAL_MACHINE\SOFTWARE` || p != `Classes\.txt` || err != nil {
+		t.Errorf("Hive(HKCR\\.txt) = %q, %q, %v", root, p, err)
+	}
+	if _, root, p, err := r.Hive(`hklm\system\currentcontrolset\Services`); root != `HKEY_LOCAL_MACHINE\SYSTEM` || p != `ControlSet001\Services` || err != nil {
+		t.Errorf("Hive(CurrentControlSet) = %q, %q, %v", root, p, err)
+	}
 	if _, err := r.Key(`HKU\.DEFAULT\Control Panel`); err != nil {
 		t.Errorf("HKU\\.DEFAULT: %v", err)
 	}
@@ -105,7 +111,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, err := r.Key(`HKLM\SYSTEM\ControlSet002`); err != nil {
-				sys, _, _ := r.Hive(`HKLM\SYSTEM`)
+				sys, _, _, _ := r.Hive(`HKLM\SYSTEM`)
 				if _, err := sys.CreateKey(`ControlSet002\Control`); err != nil {
 					t.Fatal(err)
 				}

@@ -12,26 +12,51 @@ import (
 	"strings"
 
 	"github.com/imagecustom/go-imagecustom/hive"
+	"github.com/imagecustom/go-imagecustom/imagecustom"
 	"github.com/spf13/cobra"
 )
 
 // regFlags are the flags of the reg subcommands.
 type regFlags struct {
-	prefix string
-	dryRun bool
-	out    string
+	prefix    string
+	dryRun    bool
+	out       string
+	partition int // image targets: --partition
+}
+
+// addImage adds the flags that apply to disk image targets.
+func (rf *regFlags) addImage(cmd *cobra.Command, write bool) {
+	cmd.Flags().IntVar(&rf.partition, "partition", 0,
+		"disk image targets: partition `N` (1-based) holding Windows; default: the Windows system volume")
+	if write {
+		cmd.Flags().BoolVar(&rf.dryRun, "dry-run", false, "edit in memory, print the change, write nothing")
+		cmd.Flags().StringVar(&rf.out, "out", "", "disk image targets: leave IMAGE untouched and write the changes to a new child disk `CHILD.vmdk`")
+	}
 }
 
 func (a *app) regCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reg",
-		Short: "Read and edit registry hives (hive files; disk images come with the image layer)",
-		Long: `Read and edit registry hives. TARGET is a hive file (detected from its content).
-KEY paths map onto the hive's root after removing --prefix, by default the leading
-root of the path: HKEY_LOCAL_MACHINE\<hive> (HKLM\<hive>), HKEY_CURRENT_USER (HKCU),
-HKEY_USERS\<name> (HKU\<name>). In a SYSTEM hive, CurrentControlSet resolves
-through Select\Current. A dirty hive is recovered from its transaction logs
-(TARGET.LOG1/.LOG2 or .LOG) before it is read or written.`,
+		Short: "Read and edit the registry of a disk image, or a hive file",
+		Long: `Read and edit registry hives. TARGET is a hive file or a disk image (told apart by
+their content).
+
+In a disk image, KEY is a full path into the Windows install's registry:
+HKLM\SYSTEM, HKLM\SOFTWARE, HKLM\SAM, HKLM\SECURITY (System32\config), HKU\.DEFAULT,
+HKU\<SID or profile folder> (that user's NTUSER.DAT; <SID>_Classes is UsrClass.dat)
+and HKCR (HKLM\SOFTWARE\Classes). HKLM\SYSTEM\CurrentControlSet resolves through
+Select: reads use Select\Current; writes go to Current's control set and, when
+Select\Default names another, to that one too. Changed hives are written back
+clean through the undo journal, their transaction logs left as they are, older
+than the hive, so Windows does not replay them over the change.
+
+In a hive file, KEY paths map onto the hive's root after removing --prefix, by
+default the leading root of the path: HKEY_LOCAL_MACHINE\<hive> (HKLM\<hive>),
+HKEY_CURRENT_USER (HKCU), HKEY_USERS\<name> (HKU\<name>). In a SYSTEM hive,
+CurrentControlSet resolves through Select\Current.
+
+A dirty hive is recovered from its transaction logs (.LOG1/.LOG2 or .LOG beside
+it) before it is read or written.`,
 	}
 	cmd.AddCommand(a.regGetCommand(), a.regSetCommand(), a.regDeleteCommand(), a.regExportCommand(), a.regImportCommand())
 	return cmd
@@ -47,7 +72,7 @@ func openHiveTarget(target string) (*hive.Hive, error) {
 	_, err = f.ReadAt(magic[:], 0)
 	f.Close()
 	if err != nil || string(magic[:]) != "regf" {
-		return nil, fmt.Errorf("%s is not a registry hive file (disk images as reg targets come with the image layer)", target)
+		return nil, fmt.Errorf("%s is not a registry hive file", target)
 	}
 	return hive.OpenFile(target, nil)
 }
@@ -150,18 +175,11 @@ func (a *app) regGetCommand() *cobra.Command {
 			return nil
 		},
 		RunE: runE(func(_ *cobra.Command, args []string) error {
-			h, err := openHiveTarget(args[0])
+			k, p, release, err := lookupKey(args[0], args[1], &rf)
 			if err != nil {
 				return err
 			}
-			p, err := hivePath(h, args[1], rf.prefix)
-			if err != nil {
-				return err
-			}
-			k, err := h.Key(p)
-			if err != nil {
-				return err
-			}
+			defer release()
 			if len(args) == 3 {
 				v, err := k.Value(args[2])
 				if err != nil {
@@ -216,7 +234,8 @@ func (a *app) regGetCommand() *cobra.Command {
 			return nil
 		}),
 	}
-	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "key path `PREFIX` standing for the hive's root")
+	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "hive files: key path `PREFIX` standing for the hive's root")
+	rf.addImage(cmd, false)
 	return cmd
 }
 
@@ -337,6 +356,32 @@ REG_BINARY, REG_NONE and other types.`,
 			if err != nil {
 				return err
 			}
+			name := args[2]
+			if name == "@" {
+				name = ""
+			}
+			isHive, err := isHiveFile(args[0])
+			if err != nil {
+				return err
+			}
+			if !isHive {
+				return a.writeImageRegistry(args[0], &rf, func(r *imagecustom.Registry) error {
+					ts, err := r.Targets(args[1])
+					if err != nil {
+						return err
+					}
+					for _, tg := range ts {
+						k, err := createTarget(tg)
+						if err == nil {
+							err = k.SetValue(name, t, data)
+						}
+						if err != nil {
+							return fmt.Errorf("%s: %w", args[1], err)
+						}
+					}
+					return nil
+				})
+			}
 			h, err := openHiveTarget(args[0])
 			if err != nil {
 				return err
@@ -349,10 +394,6 @@ REG_BINARY, REG_NONE and other types.`,
 			if err != nil {
 				return err
 			}
-			name := args[2]
-			if name == "@" {
-				name = ""
-			}
 			if err := k.SetValue(name, t, data); err != nil {
 				return err
 			}
@@ -360,9 +401,8 @@ REG_BINARY, REG_NONE and other types.`,
 		}),
 	}
 	cmd.Flags().StringVar(&typ, "type", "REG_SZ", "value type `T`")
-	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "key path `PREFIX` standing for the hive's root")
-	cmd.Flags().BoolVar(&rf.dryRun, "dry-run", false, "edit in memory, print the change, write nothing")
-	cmd.Flags().StringVar(&rf.out, "out", "", "for disk image targets (not yet): write a child disk")
+	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "hive files: key path `PREFIX` standing for the hive's root")
+	rf.addImage(cmd, true)
 	return cmd
 }
 
@@ -378,6 +418,35 @@ func (a *app) regDeleteCommand() *cobra.Command {
 			return nil
 		},
 		RunE: runE(func(_ *cobra.Command, args []string) error {
+			isHive, err := isHiveFile(args[0])
+			if err != nil {
+				return err
+			}
+			if !isHive {
+				return a.writeImageRegistry(args[0], &rf, func(r *imagecustom.Registry) error {
+					ts, err := r.Targets(args[1])
+					if err != nil {
+						return err
+					}
+					for _, tg := range ts {
+						if len(args) == 2 {
+							if tg.Path == "" {
+								return fmt.Errorf("%s: a hive's root key cannot be deleted", args[1])
+							}
+							err = tg.Hive.DeleteKey(tg.Path)
+						} else {
+							var k hive.Key
+							if k, err = tg.Hive.Key(tg.Path); err == nil {
+								err = k.DeleteValue(strings.TrimPrefix(args[2], "@"))
+							}
+						}
+						if err != nil {
+							return fmt.Errorf("%s: %w", args[1], err)
+						}
+					}
+					return nil
+				})
+			}
 			h, err := openHiveTarget(args[0])
 			if err != nil {
 				return err
@@ -406,9 +475,8 @@ func (a *app) regDeleteCommand() *cobra.Command {
 			return a.saveHive(h, args[0], &rf, what)
 		}),
 	}
-	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "key path `PREFIX` standing for the hive's root")
-	cmd.Flags().BoolVar(&rf.dryRun, "dry-run", false, "edit in memory, print the change, write nothing")
-	cmd.Flags().StringVar(&rf.out, "out", "", "for disk image targets (not yet): write a child disk")
+	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "hive files: key path `PREFIX` standing for the hive's root")
+	rf.addImage(cmd, true)
 	return cmd
 }
 
@@ -430,6 +498,7 @@ func defaultPrefix(target string) string {
 
 func (a *app) regExportCommand() *cobra.Command {
 	var prefix, encoding string
+	var rf regFlags
 	cmd := &cobra.Command{
 		Use:   "export [--prefix P] [--encoding utf16|utf8] TARGET [KEY]",
 		Short: "Write a hive, or a key and everything under it, as .reg text to stdout",
@@ -455,6 +524,32 @@ for SYSTEM, HKEY_CURRENT_USER for NTUSER.DAT, HKEY_USERS\.DEFAULT for DEFAULT.`,
 			default:
 				return usagef("--encoding %q: utf16 or utf8", encoding)
 			}
+			isHive, err := isHiveFile(args[0])
+			if err != nil {
+				return err
+			}
+			if !isHive {
+				if len(args) != 2 {
+					return usagef("reg export of a disk image takes the KEY to export (HKLM\\SOFTWARE, HKU\\.DEFAULT\\Software…)")
+				}
+				if prefix != "" {
+					return usagef("--prefix applies to hive files; a disk image's keys are exported under their own root")
+				}
+				img, r, err := readImageRegistry(args[0], &rf)
+				if err != nil {
+					return err
+				}
+				defer img.Close()
+				h, root, p, err := r.Hive(args[1])
+				if err != nil {
+					return err
+				}
+				k, err := h.Key(p)
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[1], err)
+				}
+				return hive.Export(a.stdout, k, p, &hive.ExportOptions{Prefix: root, UTF8: utf8})
+			}
 			h, err := openHiveTarget(args[0])
 			if err != nil {
 				return err
@@ -476,6 +571,7 @@ for SYSTEM, HKEY_CURRENT_USER for NTUSER.DAT, HKEY_USERS\.DEFAULT for DEFAULT.`,
 	}
 	cmd.Flags().StringVar(&prefix, "prefix", "", "root `PREFIX` of the key paths written")
 	cmd.Flags().StringVar(&encoding, "encoding", "utf16", "utf16 (UTF-16LE with BOM, as regedit) or utf8")
+	rf.addImage(cmd, false)
 	return cmd
 }
 
@@ -495,6 +591,25 @@ line is reported with its number and nothing is changed.`,
 				return err
 			}
 			defer f.Close()
+			isHive, err := isHiveFile(args[0])
+			if err != nil {
+				return err
+			}
+			if !isHive {
+				var st hive.ImportStats
+				err := a.writeImageRegistry(args[0], &rf, func(r *imagecustom.Registry) error {
+					var err error
+					if st, err = r.Import(f); err != nil {
+						return fmt.Errorf("%s: %w", args[1], err)
+					}
+					return nil
+				})
+				if err == nil && !a.quiet && !a.json {
+					fmt.Fprintf(a.stderr, "import %s: %d keys created, %d deleted, %d values set, %d deleted\n",
+						args[1], st.KeysCreated, st.KeysDeleted, st.ValuesSet, st.ValuesDeleted)
+				}
+				return err
+			}
 			h, err := openHiveTarget(args[0])
 			if err != nil {
 				return err
@@ -517,8 +632,7 @@ line is reported with its number and nothing is changed.`,
 			return nil
 		}),
 	}
-	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "key path `PREFIX` standing for the hive's root")
-	cmd.Flags().BoolVar(&rf.dryRun, "dry-run", false, "merge in memory, print the change, write nothing")
-	cmd.Flags().StringVar(&rf.out, "out", "", "for disk image targets (not yet): write a child disk")
+	cmd.Flags().StringVar(&rf.prefix, "prefix", "", "hive files: key path `PREFIX` standing for the hive's root")
+	rf.addImage(cmd, true)
 	return cmd
 }

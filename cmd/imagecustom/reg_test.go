@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -72,7 +73,7 @@ func TestRegCommandsOnHiveFiles(t *testing.T) {
 		{[]string{"reg", "get", sys, `Nope`}, exitError, "not found"},
 		{[]string{"reg", "set", sys, `Select`, "x", "--type", "REG_DWORD", "notanumber"}, exitUsage, "not a 32-bit number"},
 		{[]string{"reg", "set", sys, `Select`, "x", "--type", "REG_BOGUS", "1"}, exitUsage, "unknown --type"},
-		{[]string{"reg", "get", testimg.Copy(t, "ntfs/tiny.raw"), `x`}, exitError, "not a registry hive"},
+		{[]string{"reg", "get", testimg.Copy(t, "ntfs/tiny.raw"), `x`}, exitError, "not a hive file, and the disk image holds no Windows registry"},
 	} {
 		code, _, stderr := runCLI(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.msg) {
@@ -157,5 +158,67 @@ func TestRegExportImport(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(def); string(after) != string(before) {
 		t.Error("a failed import changed the hive")
+	}
+}
+
+// TestRegOnImage edits the registry inside a copy of the XP fixture with
+// reg set, import and delete, reads it back with reg get and export, and
+// has ntfscat and hivexget read the values from the image.
+func TestRegOnImage(t *testing.T) {
+	d := testimg.WinXP()
+	image := testimg.Copy(t, d.Name)
+	before, _ := os.ReadFile(image)
+	ccs := `HKLM\SYSTEM\CurrentControlSet\Control\ComputerName\ComputerName`
+	if code, out, errOut := runCLI(t, "reg", "set", "--dry-run", image, ccs, "ComputerName", "NEWNAME"); code != exitOK || !strings.Contains(out, "dry run: would change") {
+		t.Fatalf("reg set --dry-run: %d %q %q", code, out, errOut)
+	}
+	if after, _ := os.ReadFile(image); !bytes.Equal(after, before) {
+		t.Fatal("a dry run changed the image")
+	}
+	if code, _, errOut := runCLI(t, "reg", "set", image, ccs, "ComputerName", "NEWNAME"); code != exitOK {
+		t.Fatalf("reg set: %d %q", code, errOut)
+	}
+	reg := filepath.Join(t.TempDir(), "x.reg")
+	os.WriteFile(reg, []byte("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ImageCustom]\r\n\"A\"=\"1\"\r\n\"B\"=dword:00000007\r\n\r\n[HKEY_USERS\\.DEFAULT\\Software\\ImageCustom]\r\n\"C\"=\"3\"\r\n"), 0o644)
+	if code, _, errOut := runCLI(t, "reg", "import", image, reg); code != exitOK || !strings.Contains(errOut, "3 values set") {
+		t.Fatalf("reg import: %d %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "reg", "delete", image, `HKLM\SOFTWARE\ImageCustom`, "A"); code != exitOK {
+		t.Fatalf("reg delete: %d %q", code, errOut)
+	}
+	if code, out, _ := runCLI(t, "reg", "get", image, ccs, "ComputerName"); code != exitOK || out != "NEWNAME\n" {
+		t.Errorf("reg get: %d %q", code, out)
+	}
+	code, out, _ := runCLI(t, "reg", "export", "--encoding", "utf8", image, `HKLM\SOFTWARE\ImageCustom`)
+	if code != exitOK || !strings.Contains(out, "[HKEY_LOCAL_MACHINE\\SOFTWARE\\ImageCustom]\r\n\"B\"=dword:00000007\r\n") || strings.Contains(out, `"A"`) {
+		t.Errorf("reg export: %d %q", code, out)
+	}
+	if code, _, errOut := runCLI(t, "reg", "get", image, `HKCU\Software`); code != exitError || !strings.Contains(errOut, "no user is logged on offline") {
+		t.Errorf("reg get HKCU: %d %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "reg", "get", "--prefix", "HKLM", image, `HKLM\SOFTWARE`); code != exitUsage {
+		t.Errorf("reg get --prefix on an image: %d %q", code, errOut)
+	}
+
+	testimg.Oracle(t, "ntfscat")
+	testimg.Oracle(t, "hivexget")
+	vol := testimg.Section(t, image, d.System)
+	dir := t.TempDir()
+	for _, c := range []struct{ file, key, value, want string }{
+		{"SYSTEM", `\ControlSet001\Control\ComputerName\ComputerName`, "ComputerName", "NEWNAME"},
+		{"SOFTWARE", `\ImageCustom`, "B", "7"},
+		{"default", `\Software\ImageCustom`, "C", "3"},
+	} {
+		local := filepath.Join(dir, c.file)
+		os.WriteFile(local, testimg.Run(t, "ntfscat", vol, "WINDOWS/system32/config/"+c.file), 0o644)
+		if got := strings.TrimSpace(string(testimg.Run(t, "hivexget", local, c.key, c.value))); got != c.want {
+			t.Errorf("hivexget %s %s %s = %q, want %q", c.file, c.key, c.value, got, c.want)
+		}
+	}
+	if _, err := testimg.RunErr(t, "hivexget", filepath.Join(dir, "SOFTWARE"), `\ImageCustom`, "A"); err == nil {
+		t.Error("the deleted value A is still there")
+	}
+	if code, out, errOut := runCLI(t, "fsck", image); code != exitOK {
+		t.Errorf("fsck after reg edits: %d %q %q", code, out, errOut)
 	}
 }
