@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/imagecustom/go-imagecustom/imagecustom"
+	"github.com/imagecustom/go-imagecustom/internal/testimg"
+)
+
+// TestMain lets the test binary stand in for the command: with
+// IMAGECUSTOM_TEST_MAIN set, it runs the command line it was given, so a
+// test can start the real command in a child process and kill it.
+func TestMain(m *testing.M) {
+	if os.Getenv("IMAGECUSTOM_TEST_MAIN") != "" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func fileSum(t *testing.T, path string) [32]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	var s [32]byte
+	h.Sum(s[:0])
+	return s
+}
+
+// TestKilledPutRecovers starts "put" of a 200 MB file into a copy of the
+// Windows 10 fixture in a child process and kills it (SIGKILL) at random
+// moments over the run. Every time, the image is afterwards byte-identical
+// to the original (after "recover" when a journal was left), or, when the
+// put had finished, holds the file and passes fsck.
+func TestKilledPutRecovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 MB writes, 20 times")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testimg.Win10()
+	orig := testimg.Path(t, d.Name)
+	want := fileSum(t, orig)
+	local := filepath.Join(t.TempDir(), "payload.bin")
+	r := rand.New(rand.NewChaCha8([32]byte{1}))
+	payload := make([]byte, 200<<20)
+	for i := 0; i < len(payload); i += 8 {
+		v := r.Uint64()
+		for k := 0; k < 8; k++ {
+			payload[i+k] = byte(v >> (8 * k))
+		}
+	}
+	if err := os.WriteFile(local, payload, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	payloadSum := sha256.Sum256(payload)
+	payload = nil
+
+	put := func(image string) *exec.Cmd {
+		cmd := exec.Command(exe, "put", image, local, "/payload.bin")
+		cmd.Env = append(os.Environ(), "IMAGECUSTOM_TEST_MAIN=1")
+		return cmd
+	}
+	// One full run to time it.
+	image := testimg.Copy(t, d.Name)
+	start := time.Now()
+	if out, err := put(image).CombinedOutput(); err != nil {
+		t.Fatalf("put: %v\n%s", err, out)
+	}
+	full := time.Since(start)
+	t.Logf("a full put takes %v", full)
+
+	var recovered, untouched, finished int
+	// A recovered image is the original again: the next trial reuses it.
+	image = testimg.Copy(t, d.Name)
+	for trial := 0; trial < 20; trial++ {
+		cmd := put(image)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Spread the kills over the run, a few in its first moments.
+		delay := time.Duration(r.Int64N(int64(full) * 9 / 10))
+		if trial < 3 {
+			delay = time.Duration(trial) * 20 * time.Millisecond
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var exitErr error
+		select {
+		case exitErr = <-done:
+		case <-time.After(delay):
+			cmd.Process.Kill()
+			exitErr = <-done
+		}
+		_, statErr := os.Stat(imagecustom.JournalPath(image))
+		if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
+			t.Fatal(statErr)
+		}
+		if statErr == nil {
+			recovered++
+			if code, _, _ := runCLI(t, "put", image, local, "/x"); code != exitRefused {
+				t.Fatalf("trial %d: a write with a pending journal exited %d, want %d", trial, code, exitRefused)
+			}
+			if code, out, errOut := runCLI(t, "recover", image); code != exitOK {
+				t.Fatalf("trial %d: recover: %d %s %s", trial, code, out, errOut)
+			}
+		}
+		if fileSum(t, image) == want {
+			if statErr != nil {
+				untouched++
+			}
+			continue
+		}
+		// No journal and a changed image: the put committed (removing the
+		// journal is its commit point), whether or not the process lived
+		// to exit.
+		if statErr == nil {
+			t.Fatalf("trial %d (killed after %v): the recovered image differs from the original", trial, delay)
+		}
+		finished++
+		code, out, errOut := runCLI(t, "cat", image, "/payload.bin")
+		if code != exitOK || sha256.Sum256([]byte(out)) != payloadSum {
+			t.Fatalf("trial %d (killed after %v, exit %v): the image changed without a journal, and the file reads back wrong: exit %d %s",
+				trial, delay, exitErr, code, errOut)
+		}
+		if code, out, errOut := runCLI(t, "fsck", image); code != exitOK {
+			t.Fatalf("trial %d: fsck after a committed put: %s %s", trial, out, errOut)
+		}
+		os.Remove(image)
+		image = testimg.Copy(t, d.Name)
+	}
+	t.Logf("20 kills: %d recovered from the journal, %d before any write, %d after the put committed", recovered, untouched, finished)
+	if recovered == 0 {
+		t.Error("no kill landed while the journal was in use: the test proves nothing")
+	}
+}
