@@ -247,7 +247,8 @@ func TestVMDKRefusals(t *testing.T) {
 		before, _ := os.ReadFile(path)
 		for _, dry := range []bool{false, true} {
 			_, err := imagecustom.OpenRW(path, &imagecustom.WriteOptions{DryRun: dry})
-			if !errors.Is(err, imagecustom.ErrUnsafe) || !strings.Contains(err.Error(), "child disk") || !strings.Contains(err.Error(), "convert") {
+			if !errors.Is(err, imagecustom.ErrUnsafe) || !errors.Is(err, vmdk.ErrReadOnly) ||
+				!strings.Contains(err.Error(), "child disk") || !strings.Contains(err.Error(), "convert") {
 				t.Errorf("dry run %v: %v, want ErrUnsafe naming a child disk and conversion", dry, err)
 			}
 		}

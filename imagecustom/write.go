@@ -91,13 +91,23 @@ func openVMDKRW(path string, hosts *hostSet) (*vmdk.Disk, error) {
 	case err == nil:
 		return d, nil
 	case errors.Is(err, vmdk.ErrReadOnly):
-		return nil, fmt.Errorf("%w: a streamOptimized VMDK cannot be written in place (its grains are compressed): "+
-			"write the changes to a child disk (vmdk snapshot) or convert it to another subformat first (vmdk convert): %w", ErrUnsafe, err)
+		return nil, &refusal{msg: ErrUnsafe.Error() + ": a streamOptimized VMDK cannot be written in place (its grains are compressed): " +
+			"write the changes to a child disk (vmdk snapshot) or convert it to another subformat first (vmdk convert)", errs: []error{ErrUnsafe, err}}
 	case errors.Is(err, vmdk.ErrUnclean):
 		return nil, fmt.Errorf("%w: the VMDK was not closed cleanly (a crashed writer, or one still running): check it with 'imagecustom vmdk check' first: %w", ErrUnsafe, err)
 	}
 	return nil, vmdkError(err)
 }
+
+// refusal is an error with its own message that matches ErrUnsafe and
+// the error of the layer below, whose text it replaces.
+type refusal struct {
+	msg  string
+	errs []error
+}
+
+func (e *refusal) Error() string   { return e.msg }
+func (e *refusal) Unwrap() []error { return e.errs }
 
 // WriteAt writes to the virtual disk of an image opened with [OpenRW], as
 // [io.WriterAt]. The bytes are visible to ReadAt at once.
