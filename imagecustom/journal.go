@@ -65,8 +65,8 @@ const maxJournalName = 4096
 const blockSize = 4096
 
 // flushThreshold is how much changed data is kept in memory before it is
-// journaled and written: memory stays bounded, fsyncs few.
-const flushThreshold = 64 << 20
+// journaled and written: memory stays bounded, fsyncs few. Tests lower it.
+var flushThreshold int64 = 64 << 20
 
 // JournalPath returns the path of the undo journal of the image at path.
 func JournalPath(path string) string { return path + journalSuffix }

@@ -364,3 +364,38 @@ func dirSums(t *testing.T, dir string) map[string]string {
 	}
 	return m
 }
+
+// TestCommitDeltaVMDK writes into a child disk qemu-img made on top of
+// winxp: the parent's files stay as they were (and are locked against a
+// writer meanwhile), the child holds the change.
+func TestCommitDeltaVMDK(t *testing.T) {
+	d := testimg.WinXP()
+	base := testimg.VMDK(t, d, "monolithicSparse")
+	dir := filepath.Dir(base)
+	parentSums := dirSums(t, dir)
+	child := filepath.Join(dir, "child.vmdk")
+	testimg.Run(t, "qemu-img", "create", "-f", "vmdk", "-b", filepath.Base(base), "-F", "vmdk", child)
+	img, err := imagecustom.OpenRW(child, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := imagecustom.OpenRW(base, nil); !errors.Is(err, imagecustom.ErrLocked) {
+		t.Errorf("writer of the parent while its child is written: %v, want ErrLocked", err)
+	}
+	img.Close()
+	data := bytes.Repeat([]byte("delta "), 5000)
+	putFile(t, child, "Sysprep/sysprep.inf", data)
+	for name, sum := range dirSums(t, dir) {
+		if name != "child.vmdk" && sum != parentSums[name] {
+			t.Errorf("%s changed", name)
+		}
+	}
+	testimg.Run(t, "qemu-img", "check", "-f", "vmdk", child)
+	raw := filepath.Join(t.TempDir(), "disk.raw")
+	testimg.Run(t, "qemu-img", "convert", "-f", "vmdk", "-O", "raw", child, raw)
+	vol := testimg.Section(t, raw, d.System)
+	if got := testimg.Run(t, "ntfscat", vol, "/Sysprep/sysprep.inf"); !bytes.Equal(got, data) {
+		t.Errorf("ntfscat read %d bytes", len(got))
+	}
+	testimg.Run(t, "ntfsfix", "-n", vol)
+}

@@ -29,12 +29,18 @@ func sum(t *testing.T, path string) [32]byte {
 // customize writes a few files into the image's Windows volume.
 func customize(t *testing.T, img *Image, n int) {
 	t.Helper()
-	v, _, err := img.OpenNTFSRW(0, nil)
-	if err != nil {
+	if err := customizeErr(img, n); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func customizeErr(img *Image, n int) error {
+	v, _, err := img.OpenNTFSRW(0, nil)
+	if err != nil {
+		return err
+	}
 	if err := v.MkdirAll("Windows/vmware_imc", nil); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	for i := 0; i < n; i++ {
 		data := make([]byte, 3000*(i+1))
@@ -42,9 +48,10 @@ func customize(t *testing.T, img *Image, n int) {
 			data[k] = byte(i + k)
 		}
 		if err := v.WriteFile(fmt.Sprintf("Windows/vmware_imc/file%02d.bin", i), data, nil); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
+	return nil
 }
 
 func TestCommitWritesThroughTheJournal(t *testing.T) {
@@ -140,11 +147,15 @@ func interrupt(t *testing.T, path string, n, k int, dir string, before map[strin
 		t.Fatal(err)
 	}
 	img.failAfter = k
-	customize(t, img, n)
-	err = img.Commit()
+	// The failure comes from a flush on the way (a large write) or at
+	// Commit.
+	err = customizeErr(img, n)
+	if err == nil {
+		err = img.Commit()
+	}
 	img.Close()
 	if !errors.Is(err, errInjected) {
-		t.Fatalf("Commit: %v, want the injected failure", err)
+		t.Fatalf("customize and Commit: %v, want the injected failure", err)
 	}
 	if _, err := OpenRW(path, nil); !errors.Is(err, ErrUnsafe) {
 		t.Fatalf("OpenRW with a pending journal: %v, want ErrUnsafe", err)
@@ -366,5 +377,63 @@ func TestSecondWriterRefused(t *testing.T) {
 	}
 	if _, err := OpenRW(path, &WriteOptions{DryRun: true}); !errors.Is(err, ErrLocked) {
 		t.Errorf("dry run during a write: %v, want ErrLocked", err)
+	}
+}
+
+// TestIntermediateFlushes lowers the flush threshold so that a
+// customization reaches the host files in many journaled flushes: grains
+// appended by one flush are read back by the next, the journal keeps each
+// file's first original bytes, and both the commit and the recovery of an
+// interrupted run come out right.
+func TestIntermediateFlushes(t *testing.T) {
+	defer func(old int64) { flushThreshold = old }(flushThreshold)
+	flushThreshold = 64 << 10
+	d := testimg.WinXP()
+	for _, sub := range []string{"raw", "monolithicSparse", "twoGbMaxExtentSparse"} {
+		t.Run(sub, func(t *testing.T) {
+			fresh := func() string {
+				if sub == "raw" {
+					return testimg.Copy(t, d.Name)
+				}
+				return testimg.VMDK(t, d, sub)
+			}
+			path := fresh()
+			before := fileSums(t, filepath.Dir(path))
+			total := hostWrites(t, fresh(), 6)
+			t.Logf("%d host writes", total)
+			for _, k := range []int{total / 4, total / 2, total - 1} {
+				interrupt(t, path, 6, k, filepath.Dir(path), before)
+			}
+			img, err := OpenRW(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			customize(t, img, 6)
+			v, _, err := img.OpenNTFS(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 6; i++ {
+				b, err := v.ReadFile(fmt.Sprintf("Windows/vmware_imc/file%02d.bin", i))
+				if err != nil || len(b) != 3000*(i+1) || b[7] != byte(i+7) {
+					t.Fatalf("read back file%02d before Commit: %d bytes, %v", i, len(b), err)
+				}
+			}
+			if err := img.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			img.Close()
+			raw := path
+			if sub != "raw" {
+				testimg.Run(t, "qemu-img", "check", "-f", "vmdk", path)
+				raw = filepath.Join(t.TempDir(), "disk.raw")
+				testimg.Run(t, "qemu-img", "convert", "-f", "vmdk", "-O", "raw", path, raw)
+			}
+			vol := testimg.Section(t, raw, d.System)
+			if got := testimg.Run(t, "ntfscat", vol, "/WINDOWS/vmware_imc/file05.bin"); len(got) != 18000 || got[100] != byte(5+100) {
+				t.Errorf("ntfscat read %d bytes", len(got))
+			}
+			testimg.Run(t, "ntfsfix", "-n", vol)
+		})
 	}
 }
