@@ -42,6 +42,7 @@ func manifestSum(t *testing.T, d testimg.Disk, path string) string {
 // writes: the same partitions, system volume and file bytes as the raw
 // fixture.
 func TestOpenVMDK(t *testing.T) {
+	t.Parallel()
 	for _, d := range testimg.Disks() {
 		raw, err := imagecustom.Open(testimg.Path(t, d.Name))
 		if err != nil {
@@ -156,6 +157,7 @@ func putFile(t *testing.T, path, name string, data []byte) []imagecustom.Change 
 // convert to raw, ntfs-3g's ntfscat and ntfsfix, sleuthkit's fls and icat;
 // and with this project's own reader and NTFS check.
 func TestCommitVMDK(t *testing.T) {
+	t.Parallel()
 	d := testimg.WinXP()
 	data := make([]byte, 200_000)
 	for i := range data {
@@ -369,6 +371,7 @@ func dirSums(t *testing.T, dir string) map[string]string {
 // winxp: the parent's files stay as they were (and are locked against a
 // writer meanwhile), the child holds the change.
 func TestCommitDeltaVMDK(t *testing.T) {
+	t.Parallel()
 	d := testimg.WinXP()
 	base := testimg.VMDK(t, d, "monolithicSparse")
 	dir := filepath.Dir(base)

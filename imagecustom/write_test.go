@@ -190,6 +190,7 @@ func fileSums(t *testing.T, dir string) map[string]string {
 }
 
 func TestInterruptedWriteRecovers(t *testing.T) {
+	t.Parallel()
 	d := testimg.WinXP()
 	path := testimg.Copy(t, d.Name)
 	dir := filepath.Dir(path)
@@ -212,6 +213,7 @@ func TestInterruptedWriteRecovers(t *testing.T) {
 // file): after Recover every file is byte-identical to the original, and
 // its size too.
 func TestInterruptedVMDKWriteRecovers(t *testing.T) {
+	t.Parallel()
 	d := testimg.WinXP()
 	for _, sub := range []string{"twoGbMaxExtentSparse", "twoGbMaxExtentFlat"} {
 		t.Run(sub, func(t *testing.T) {
@@ -435,5 +437,70 @@ func TestIntermediateFlushes(t *testing.T) {
 			}
 			testimg.Run(t, "ntfsfix", "-n", vol)
 		})
+	}
+}
+
+// splitVMDK returns a copy of disk fixture d as a twoGbMaxExtentSparse
+// VMDK of several extents, one per 64 MiB — qemu-img splits only at
+// 2 GiB, so each extent is a sparse file qemu-img made from a slice of
+// the raw fixture, under a descriptor written here.
+func splitVMDK(t *testing.T, d testimg.Disk) string {
+	t.Helper()
+	raw := testimg.Path(t, d.Name)
+	fi, err := os.Stat(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	desc := "# Disk DescriptorFile\nversion=1\nCID=5eed0001\nparentCID=ffffffff\ncreateType=\"twoGbMaxExtentSparse\"\n\n# Extent description\n"
+	const chunk = 64 << 20
+	for i, off := 0, int64(0); off < fi.Size(); i, off = i+1, off+chunk {
+		n := min(chunk, fi.Size()-off)
+		part := testimg.Section(t, raw, testimg.Range{Offset: off, Size: n})
+		name := fmt.Sprintf("split-s%03d.vmdk", i+1)
+		testimg.Run(t, "qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicSparse", part, filepath.Join(dir, name))
+		desc += fmt.Sprintf("RW %d SPARSE %q\n", n/512, name)
+	}
+	desc += "\n# The Disk Data Base\n#DDB\n\nddb.virtualHWVersion = \"4\"\nddb.adapterType = \"ide\"\n"
+	path := filepath.Join(dir, "split.vmdk")
+	if err := os.WriteFile(path, []byte(desc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestInterruptedSplitVMDKRecovers fails every host write in turn of a
+// customization that changes several extent files of one disk and its
+// descriptor: Recover restores all of them.
+func TestInterruptedSplitVMDKRecovers(t *testing.T) {
+	t.Parallel()
+	d := testimg.WinXP()
+	path := splitVMDK(t, d)
+	dir := filepath.Dir(path)
+	before := fileSums(t, dir)
+	// A complete run on a second copy: how many host writes, and which
+	// files they changed.
+	other := splitVMDK(t, d)
+	otherBefore := fileSums(t, filepath.Dir(other))
+	total := hostWrites(t, other, 3)
+	changed := 0
+	for name, sum := range fileSums(t, filepath.Dir(other)) {
+		if sum != otherBefore[name] {
+			changed++
+		}
+	}
+	t.Logf("%d host writes changed %d of %d files", total, changed, len(before))
+	if changed < 3 {
+		t.Fatalf("the customization changed %d files; the test wants the descriptor and at least two extents", changed)
+	}
+	raw := filepath.Join(t.TempDir(), "disk.raw")
+	testimg.Run(t, "qemu-img", "check", "-f", "vmdk", other)
+	testimg.Run(t, "qemu-img", "convert", "-f", "vmdk", "-O", "raw", other, raw)
+	vol := testimg.Section(t, raw, d.System)
+	if got := testimg.Run(t, "ntfscat", vol, "/WINDOWS/vmware_imc/file02.bin"); len(got) != 9000 {
+		t.Errorf("ntfscat read %d bytes", len(got))
+	}
+	for k := 1; k <= total; k++ {
+		interrupt(t, path, 3, k, dir, before)
 	}
 }
