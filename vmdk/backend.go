@@ -35,13 +35,16 @@ type storage struct {
 // writableStorage is the storage of a writable disk, with WriteAt.
 type writableStorage struct{ *storage }
 
+// Compile-time checks.
 var (
-	_                       backend.Storage      = (*storage)(nil)
-	_                       backend.WritableFile = writableStorage{}
-	_                       io.ReadSeekCloser    = (*storage)(nil)
-	_                       fs.FileInfo          = diskInfo{}
-	errNegativeSeek                              = errors.New("vmdk: seek to a negative position")
-	errUnknownSeekDirection                      = errors.New("vmdk: seek: unknown whence")
+	_ backend.Storage      = (*storage)(nil)
+	_ backend.WritableFile = writableStorage{}
+	_ fs.FileInfo          = diskInfo{}
+)
+
+var (
+	errNegativeSeek = errors.New("vmdk: seek to a negative position")
+	errBadWhence    = errors.New("vmdk: seek: unknown whence")
 )
 
 // Stat describes the virtual disk as a regular file of its capacity.
@@ -76,7 +79,7 @@ func (s *storage) Seek(offset int64, whence int) (int64, error) {
 	case io.SeekEnd:
 		pos = s.d.size + offset
 	default:
-		return s.pos, errUnknownSeekDirection
+		return s.pos, errBadWhence
 	}
 	if pos < 0 {
 		return s.pos, errNegativeSeek
