@@ -1,6 +1,8 @@
-// Package imagecustom opens Windows disk images — raw files now, VMDK
-// when the vmdk package lands — finds their partitions and file systems,
-// and gives access to the NTFS volumes inside through package
+// Package imagecustom opens Windows disk images — raw disks and volumes,
+// and VMDKs of every subformat package
+// [github.com/imagecustom/go-imagecustom/vmdk] reads, the format detected
+// from content — finds their partitions and file systems, and gives
+// access to the NTFS volumes inside through package
 // [github.com/imagecustom/go-imagecustom/imagecustom/ntfs].
 //
 // Partition tables are read with go-diskfs (GPT, and the four primary MBR
@@ -8,4 +10,13 @@
 // partition, which go-diskfs does not follow. A disk without a partition
 // table that starts with an NTFS boot sector is a bare volume: one
 // partition covering the whole image.
+//
+// [OpenRW] writes in place, never losing the original: writes collect in
+// memory, and every write to a host file (the raw image; a VMDK's
+// descriptor, extent headers, grain tables, appended grains) reaches it
+// only after an undo journal beside the image holds the file's original
+// bytes and size, durably. [Recover] rolls an interrupted write back from
+// that journal. A streamOptimized VMDK, a VMDK not closed cleanly, an image
+// with a pending journal or one another process writes are refused with
+// [ErrUnsafe].
 package imagecustom

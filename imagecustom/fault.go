@@ -5,9 +5,9 @@ import (
 	"sort"
 )
 
-// errInjected is the failure the test seam (Image.failAfter) injects: the
-// image write of a block fails after some blocks were written, as a crash
-// or a full disk would make it.
+// errInjected is the failure the test seam (Image.failAfter) injects: a
+// host write fails (a WriteAt torn after half its bytes) after the writes
+// before it were done, as a crash or a full disk would make it.
 var errInjected = errors.New("imagecustom: injected write failure")
 
 func sortChanges(c []Change) {

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
 	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
+	"github.com/imagecustom/go-imagecustom/vmdk"
 )
 
 // Sentinel errors, matched with [errors.Is].
@@ -25,21 +27,23 @@ var (
 // Image is an opened disk image. It is an [io.ReaderAt] over the virtual
 // disk, safe for concurrent use.
 type Image struct {
-	f          *os.File
+	r          io.ReaderAt // the virtual disk: the raw file, or disk
+	file       *os.File    // Open of a raw image: the file
+	disk       *vmdk.Disk  // a VMDK image
 	size       int64
 	format     string
 	scheme     string
 	partitions []Partition
 
 	// Set by OpenRW.
-	path      string
-	ov        *overlay // writes not yet in the image
-	journal   *journal // created at the first flush
-	dryRun    bool
-	committed bool
-	changed   []Change // ranges already written to the image
-	unlock    func()
-	failAfter int // test seam: fail the image write after this many blocks (0: never)
+	path       string
+	hosts      *hostSet // the host files, written through the undo journal
+	ov         *overlay // writes not yet in the host files
+	dryRun     bool
+	committed  bool
+	diskClosed bool     // disk was closed (its files stay open in hosts)
+	changed    []Change // ranges already written to the image
+	failAfter  int      // test seam: fail the failAfter-th host write (0: never)
 }
 
 // Partition is a partition of an image, or the whole image when it is a
@@ -57,40 +61,107 @@ type Partition struct {
 }
 
 // Open opens the disk image at path for reading. The format is detected
-// from the content, not from the name.
+// from the content, not from the name: a raw disk or volume, or a VMDK
+// (path being its descriptor or its monolithic sparse file).
 func Open(path string) (*Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	img, err := newImage(f)
+	img, err := openReadOnly(path, f)
 	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("imagecustom: %s: %w", path, err)
 	}
 	return img, nil
 }
 
-func newImage(f *os.File) (*Image, error) {
-	fi, err := f.Stat()
+func openReadOnly(path string, f *os.File) (*Image, error) {
+	isVMDK, err := detectVMDK(f)
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	img := &Image{f: f, size: fi.Size(), format: "raw"}
-	head := make([]byte, 512)
-	if _, err := f.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+	if !isVMDK {
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		img, err := newImage(f, fi.Size(), "raw")
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		img.file = f
+		return img, nil
+	}
+	f.Close()
+	d, err := vmdk.Open(path, nil)
+	if err != nil {
+		return nil, vmdkError(err)
+	}
+	img, err := newImage(d, d.Size(), "vmdk/"+d.Descriptor().CreateType)
+	if err != nil {
+		d.Close()
 		return nil, err
 	}
-	if bytes.HasPrefix(head, []byte("KDMV")) || bytes.HasPrefix(head, []byte("COWD")) ||
-		bytes.Contains(head, []byte("# Disk DescriptorFile")) {
-		return nil, fmt.Errorf("%w: VMDK images (support arrives with the vmdk package; convert to raw with qemu-img meanwhile)", ErrUnsupported)
+	img.disk = d
+	return img, nil
+}
+
+// maxDescriptorFile is the largest file taken for a VMDK descriptor.
+const maxDescriptorFile = 1 << 20
+
+// detectVMDK reports whether r starts a VMDK: a hosted sparse extent
+// (KDMV) with its embedded descriptor, or a descriptor file. A vmfsSparse
+// (COWD) extent is recognised and refused with [ErrUnsupported].
+func detectVMDK(r interface {
+	io.ReaderAt
+	Stat() (fs.FileInfo, error)
+}) (bool, error) {
+	head := make([]byte, 4096)
+	n, err := r.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
 	}
-	if img.scheme, img.partitions, err = readPartitions(f, img.size); err != nil {
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte("KDMV")):
+		return true, nil
+	case bytes.HasPrefix(head, []byte("COWD")):
+		return false, fmt.Errorf("%w: a vmfsSparse (COWD) VMDK extent, as ESX redo logs are: open the descriptor that names it (vmfsSparse disks are not supported yet)", ErrUnsupported)
+	case bytes.Contains(head, []byte("# Disk DescriptorFile")):
+		return true, nil
+	}
+	fi, err := r.Stat()
+	if err != nil {
+		return false, err
+	}
+	return fi.Size() <= maxDescriptorFile && bytes.Contains(head, []byte("createType")) &&
+		bytes.Contains(head, []byte("\n")) && !bytes.Contains(head, []byte{0}), nil
+}
+
+// vmdkError adds this package's sentinels to an error of package vmdk.
+func vmdkError(err error) error {
+	switch {
+	case errors.Is(err, vmdk.ErrUnsupported):
+		return fmt.Errorf("%w: %w", ErrUnsupported, err)
+	case errors.Is(err, vmdk.ErrUnclean):
+		return fmt.Errorf("%w: %w", ErrUnsafe, err)
+	}
+	return err
+}
+
+// newImage reads the partitions of the virtual disk r.
+func newImage(r io.ReaderAt, size int64, format string) (*Image, error) {
+	img := &Image{r: r, size: size, format: format}
+	var err error
+	if img.scheme, img.partitions, err = readPartitions(r, size); err != nil {
 		return nil, err
 	}
 	for i := range img.partitions {
 		p := &img.partitions[i]
-		p.FS = detectFS(io.NewSectionReader(f, p.Offset, p.Size))
+		p.FS = detectFS(io.NewSectionReader(r, p.Offset, p.Size))
 	}
 	return img, nil
 }
@@ -100,19 +171,31 @@ func newImage(f *os.File) (*Image, error) {
 // journal stays, and the next writer is refused until [Recover] restores
 // the original.
 func (img *Image) Close() error {
-	if img.journal != nil && !img.committed {
-		img.journal.f.Close()
+	var first error
+	if img.disk != nil && !img.diskClosed {
+		// For an image opened with OpenRW, whatever the disk writes as
+		// it closes stays in memory: the host files are closed below.
+		first = img.disk.Close()
+		img.diskClosed = true
 	}
-	if img.unlock != nil {
-		img.unlock()
+	if img.hosts != nil {
+		if err := img.hosts.close(); err != nil && first == nil {
+			first = err
+		}
 	}
-	return img.f.Close()
+	if img.file != nil {
+		if err := img.file.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // Size returns the virtual disk's size in bytes.
 func (img *Image) Size() int64 { return img.size }
 
-// Format returns the container format: "raw".
+// Format returns the container format: "raw", or "vmdk/" and the VMDK's
+// createType ("vmdk/monolithicSparse", "vmdk/twoGbMaxExtentFlat"…).
 func (img *Image) Format() string { return img.format }
 
 // Scheme returns the partitioning scheme: "gpt", "mbr", or "none" for a
@@ -125,7 +208,7 @@ func (img *Image) ReadAt(p []byte, off int64) (int, error) {
 	if img.ov != nil {
 		return img.ov.ReadAt(p, off)
 	}
-	return img.f.ReadAt(p, off)
+	return img.r.ReadAt(p, off)
 }
 
 // Partitions returns the partitions found, in table order.

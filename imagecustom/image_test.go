@@ -132,10 +132,3 @@ func TestExtendedPartitions(t *testing.T) {
 		t.Errorf("SystemPartition on a disk without NTFS: %v", err)
 	}
 }
-
-func TestOpenRejectsVMDKForNow(t *testing.T) {
-	_, err := imagecustom.Open(testimg.Path(t, "real/vmdk/monolithicSparse.vmdk"))
-	if !errors.Is(err, imagecustom.ErrUnsupported) {
-		t.Errorf("VMDK: %v, want ErrUnsupported", err)
-	}
-}

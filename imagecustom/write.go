@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
+	"github.com/imagecustom/go-imagecustom/vmdk"
 )
 
 var (
@@ -27,11 +28,16 @@ type WriteOptions struct {
 	DryRun bool
 }
 
-// OpenRW opens the disk image at path for writing. Writes are collected in
-// memory and reach the image only through the undo journal (see
-// [Recover]): at most 64 MiB at a time, and finally at [Image.Commit].
-// OpenRW refuses, with an error matching [ErrUnsafe], an image with a
-// pending journal or one another process is writing.
+// OpenRW opens the disk image at path for writing: a raw image, or a VMDK
+// (its descriptor or monolithic sparse file) whose extents are sparse or
+// flat. Writes are collected in memory and reach the host files only
+// through the undo journal (see [Recover]): at most 64 MiB at a time, and
+// finally at [Image.Commit]. Every host file is locked while the image is
+// open. OpenRW refuses, with an error matching [ErrUnsafe], an image with a
+// pending journal, one another process is writing ([ErrLocked]), a VMDK
+// whose uncleanShutdown flag is set, and a streamOptimized VMDK (its
+// compressed grains cannot be rewritten: write a child disk or convert
+// it). With [WriteOptions.DryRun] every host file is opened read-only.
 func OpenRW(path string, opts *WriteOptions) (*Image, error) {
 	if opts == nil {
 		opts = &WriteOptions{}
@@ -40,35 +46,68 @@ func OpenRW(path string, opts *WriteOptions) (*Image, error) {
 		return nil, fmt.Errorf("%w: %s holds the undo journal of an interrupted write: run 'imagecustom recover %s' to restore the image first",
 			ErrUnsafe, JournalPath(path), path)
 	}
-	flag := os.O_RDWR
-	if opts.DryRun {
-		flag = os.O_RDONLY
-	}
-	f, err := os.OpenFile(path, flag, 0)
+	hosts := newHostSet(path, opts.DryRun)
+	img, err := openRW(path, hosts)
 	if err != nil {
-		return nil, err
-	}
-	lock := lockFile
-	if opts.DryRun {
-		lock = lockFileShared
-	}
-	unlock, err := lock(f)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	img, err := newImage(f)
-	if err != nil {
-		unlock()
-		f.Close()
+		hosts.close()
 		return nil, fmt.Errorf("imagecustom: %s: %w", path, err)
 	}
 	img.path = path
-	img.ov = newOverlay(f, img.size)
+	img.hosts = hosts
+	img.ov = newOverlay(img.r, img.size)
 	img.dryRun = opts.DryRun
-	img.unlock = unlock
 	return img, nil
 }
+
+func openRW(path string, hosts *hostSet) (*Image, error) {
+	hf, err := hosts.openFile(path, os.O_RDWR)
+	if err != nil {
+		return nil, err
+	}
+	isVMDK, err := detectVMDK(hf)
+	if err != nil {
+		return nil, err
+	}
+	if !isVMDK {
+		return newImage(hf, hf.size, "raw")
+	}
+	d, err := openVMDKRW(path, hosts)
+	if err != nil {
+		return nil, err
+	}
+	img, err := newImage(d, d.Size(), "vmdk/"+d.Descriptor().CreateType)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	img.disk = d
+	return img, nil
+}
+
+// openVMDKRW opens a VMDK for writing with its host files in hosts.
+func openVMDKRW(path string, hosts *hostSet) (*vmdk.Disk, error) {
+	d, err := vmdk.Open(path, &vmdk.Options{Write: true, OpenFile: hosts.open})
+	switch {
+	case err == nil:
+		return d, nil
+	case errors.Is(err, vmdk.ErrReadOnly):
+		return nil, &refusal{msg: ErrUnsafe.Error() + ": a streamOptimized VMDK cannot be written in place (its grains are compressed): " +
+			"write the changes to a child disk (vmdk snapshot) or convert it to another subformat first (vmdk convert)", errs: []error{ErrUnsafe, err}}
+	case errors.Is(err, vmdk.ErrUnclean):
+		return nil, fmt.Errorf("%w: the VMDK was not closed cleanly (a crashed writer, or one still running): check it with 'imagecustom vmdk check' first: %w", ErrUnsafe, err)
+	}
+	return nil, vmdkError(err)
+}
+
+// refusal is an error with its own message that matches ErrUnsafe and
+// the error of the layer below, whose text it replaces.
+type refusal struct {
+	msg  string
+	errs []error
+}
+
+func (e *refusal) Error() string   { return e.msg }
+func (e *refusal) Unwrap() []error { return e.errs }
 
 // WriteAt writes to the virtual disk of an image opened with [OpenRW], as
 // [io.WriterAt]. The bytes are visible to ReadAt at once.
@@ -83,25 +122,65 @@ func (img *Image) WriteAt(p []byte, off int64) (int, error) {
 	if err != nil || img.dryRun || img.ov.bytes < flushThreshold {
 		return n, err
 	}
-	return n, img.flush()
+	return n, img.flush(false)
 }
 
-// flush journals and writes the changes held in memory.
-func (img *Image) flush() error {
-	if len(img.ov.dirty) == 0 {
-		return nil
-	}
-	ch, err := img.ov.changes()
+// flush moves the changed blocks held in memory to the virtual disk — the
+// host files' pending changes — and then journals and writes those. At
+// the final flush a VMDK is closed first, so that what it writes as it
+// closes (the clean flag) goes through the journal too.
+func (img *Image) flush(final bool) error {
+	blocks, err := img.ov.changedBlocks()
 	if err != nil {
 		return err
 	}
-	img.changed = mergeChanges(img.changed, ch)
-	if img.journal == nil {
-		if img.journal, err = createJournal(JournalPath(img.path), img.size); err != nil {
+	img.changed = mergeChanges(img.changed, blockRanges(blocks, img.size))
+	var w io.WriterAt = img.disk
+	if img.disk == nil {
+		w = img.r.(*hostFile)
+	}
+	for _, blk := range blocks {
+		n := min(blockSize, img.size-blk*blockSize)
+		if _, err := w.WriteAt(img.ov.dirty[blk][:n], blk*blockSize); err != nil {
+			return fmt.Errorf("imagecustom: write image: %w", err)
+		}
+		delete(img.ov.dirty, blk)
+	}
+	clear(img.ov.dirty) // the rest equals the image
+	img.ov.bytes = 0
+	if img.disk != nil && final {
+		if err := img.disk.Close(); err != nil {
 			return err
 		}
+		img.diskClosed = true
 	}
-	return img.journal.flush(img.ov, img.failAfter)
+	img.hosts.failAfter = img.failAfter
+	if err := img.hosts.flush(); err != nil {
+		return err
+	}
+	if img.disk != nil {
+		// Reopen the VMDK over the files as now written, so that it
+		// finds the grains it appended in this session when it reads
+		// them back.
+		return img.reopenDisk(!final)
+	}
+	return nil
+}
+
+// reopenDisk opens the VMDK again through the host files.
+func (img *Image) reopenDisk(write bool) error {
+	if !img.diskClosed {
+		if err := img.disk.Close(); err != nil {
+			return err
+		}
+		img.diskClosed = true
+	}
+	d, err := vmdk.Open(img.path, &vmdk.Options{Write: write, OpenFile: img.hosts.open})
+	if err != nil {
+		return fmt.Errorf("imagecustom: reopen %s: %w", img.path, err)
+	}
+	img.disk, img.diskClosed, img.r, img.ov.base = d, false, d, d
+	return nil
 }
 
 // mergeChanges adds ranges to a sorted list of ranges, coalescing.
@@ -140,20 +219,14 @@ func (img *Image) Changes() ([]Change, error) {
 // journal. For a dry run it does nothing: the changes are dropped at
 // Close.
 func (img *Image) Commit() error {
-	if img.ov == nil || img.dryRun {
+	if img.ov == nil || img.dryRun || img.committed {
 		return nil
 	}
-	if err := img.flush(); err != nil {
+	if err := img.flush(true); err != nil {
 		return err
 	}
 	img.committed = true
-	if img.journal == nil {
-		return nil
-	}
-	if err := img.f.Sync(); err != nil {
-		return fmt.Errorf("imagecustom: sync image: %w", err)
-	}
-	return img.journal.finish()
+	return img.hosts.finish()
 }
 
 // OpenNTFSRW opens the NTFS volume of partition index (0: the Windows
