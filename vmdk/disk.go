@@ -124,7 +124,7 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 			f.Close()
 			return nil, err
 		}
-		if se.hdr.descOffset == 0 || se.hdr.descSize <= 0 || se.hdr.descSize*sectorSize > maxDescriptor {
+		if se.hdr.descOffset == 0 || se.hdr.descSize <= 0 || se.hdr.descSize > maxDescriptor/sectorSize {
 			f.Close()
 			return nil, corrupt(path, 28, "sparse file without an embedded descriptor (an extent, not a disk: open its descriptor)")
 		}
@@ -253,12 +253,18 @@ func openExtent(dir string, line Extent, opts *Options) (*extent, error) {
 	return e, nil
 }
 
+// maxDiskBytes bounds a disk's size: 2^42 sectors, as each extent.
+const maxDiskBytes = 1 << 42 * sectorSize
+
 // place lays the extents end to end and checks each one holds its size.
 func (d *Disk) place() error {
 	var pos int64
 	for _, e := range d.extents {
 		e.start = pos
 		e.size = e.line.Sectors * sectorSize
+		if pos > maxDiskBytes-e.size {
+			return corrupt(d.path, -1, "extents add up to more than %d bytes", int64(maxDiskBytes))
+		}
 		if e.sparse != nil && e.sparse.capacityBytes() < e.size {
 			return corrupt(e.sparse.name, 12, "capacity of %d sectors, the descriptor says %d", e.sparse.hdr.capacity, e.line.Sectors)
 		}

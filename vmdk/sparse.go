@@ -29,6 +29,9 @@ const (
 	maxGrainSectors = 1 << 21 // 1 GiB grains (qemu's limit)
 	maxGTEs         = 512
 	maxGDEntries    = 32 << 20 // qemu's cap
+	// A compressed grain is inflated whole into memory: 16 MiB at most
+	// (writers use 64 KiB).
+	maxCompressedGrain = 1 << 15
 )
 
 // sparseHeader is the 512-byte header of a hosted sparse extent.
@@ -76,6 +79,8 @@ func parseSparseHeader(b []byte, file string) (sparseHeader, error) {
 		return h, corrupt(file, 12, "capacity of %d sectors", h.capacity)
 	case h.grainSize < 1 || h.grainSize > maxGrainSectors || h.grainSize&(h.grainSize-1) != 0:
 		return h, corrupt(file, 20, "grain size of %d sectors", h.grainSize)
+	case h.flags&flagCompressed != 0 && h.grainSize > maxCompressedGrain:
+		return h, fmt.Errorf("%w: %s: compressed grains of %d sectors", ErrUnsupported, file, h.grainSize)
 	case h.numGTEs < 1 || h.numGTEs > maxGTEs:
 		return h, corrupt(file, 44, "%d entries per grain table", h.numGTEs)
 	case h.compression > 1:
@@ -185,7 +190,7 @@ func (e *sparseExtent) readFooter() error {
 
 // readDirectory reads n grain directory entries at sector.
 func (e *sparseExtent) readDirectory(sector, n, field int64) ([]uint32, error) {
-	if sector <= 0 || sector*sectorSize+n*4 > e.size {
+	if sector <= 0 || sector > e.size/sectorSize || sector*sectorSize+n*4 > e.size {
 		return nil, corrupt(e.name, field, "grain directory at sector %d, %d entries, past the %d-byte file", sector, n, e.size)
 	}
 	b := make([]byte, n*4)
