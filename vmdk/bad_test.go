@@ -488,3 +488,33 @@ func TestBadDescriptor(t *testing.T) {
 		})
 	}
 }
+
+// TestDescriptorQuoting: descriptor values are quoted, not escaped (VMware
+// writes Windows paths as they are), and what is read is written back.
+func TestDescriptorQuoting(t *testing.T) {
+	text := "version=1\nCID=0000abcd\nparentCID=12345678\nparentFileNameHint=\"C:\\new\\base.vmdk\"\n" +
+		"createType=\"vmfs\"\nRW 100 VMFS \"x\\ty-flat.vmdk\" 4\nRW 5 ZERO\nddb.note = \"a \\\"b\\\" c\"\n"
+	d, err := vmdk.ParseDescriptor([]byte(text), "d.vmdk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ParentFileNameHint != `C:\new\base.vmdk` {
+		t.Errorf("parentFileNameHint %q", d.ParentFileNameHint)
+	}
+	want := []vmdk.Extent{
+		{Access: "RW", Sectors: 100, Type: "VMFS", File: `x\ty-flat.vmdk`, Offset: 4},
+		{Access: "RW", Sectors: 5, Type: "ZERO"},
+	}
+	if fmt.Sprint(d.Extents) != fmt.Sprint(want) {
+		t.Errorf("extents %+v, want %+v", d.Extents, want)
+	}
+	if v := d.DDBValue("ddb.note"); v != `a \"b\" c` {
+		t.Errorf("ddb.note %q", v)
+	}
+	out := string(d.Bytes())
+	for _, line := range []string{`parentFileNameHint="C:\new\base.vmdk"`, `RW 100 VMFS "x\ty-flat.vmdk" 4`, "RW 5 ZERO\n", `ddb.note = "a \"b\" c"`} {
+		if !strings.Contains(out, line) {
+			t.Errorf("Bytes() lacks %q:\n%s", line, out)
+		}
+	}
+}

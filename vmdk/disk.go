@@ -129,7 +129,7 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 			return nil, corrupt(path, 28, "sparse file without an embedded descriptor (an extent, not a disk: open its descriptor)")
 		}
 		b := make([]byte, se.hdr.descSize*sectorSize)
-		if _, err := f.ReadAt(b, se.hdr.descOffset*sectorSize); err != nil {
+		if err := readFull(f, b, se.hdr.descOffset*sectorSize); err != nil {
 			f.Close()
 			return nil, corrupt(path, se.hdr.descOffset*sectorSize, "embedded descriptor: %v", err)
 		}
@@ -157,7 +157,7 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 			return nil, corrupt(path, 0, "neither a sparse extent nor a descriptor (%d bytes)", fi.Size())
 		}
 		b := make([]byte, fi.Size())
-		_, err = f.ReadAt(b, 0)
+		err = readFull(f, b, 0)
 		f.Close()
 		if err != nil {
 			return nil, err
@@ -348,7 +348,7 @@ func (d *Disk) readExtent(e *extent, p []byte, within, virt int64) error {
 	case e.line.Access == "NOACCESS":
 		return fmt.Errorf("vmdk: %s: extent %q is NOACCESS", d.path, e.line.File)
 	case e.flat != nil:
-		if _, err := e.flat.ReadAt(p, e.offset+within); err != nil {
+		if err := readFull(e.flat, p, e.offset+within); err != nil {
 			return fmt.Errorf("vmdk: %s: %w", e.name, err)
 		}
 		return nil
