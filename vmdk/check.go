@@ -2,6 +2,7 @@ package vmdk
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -48,7 +49,8 @@ const maxProblems = 1000
 // each sparse file to find structures that overlap (one bit per few
 // sectors for files over 512 GiB, where overlaps smaller than that unit
 // may go unseen), so its memory is bounded by the files' sizes, not by
-// what their headers claim. It does not decompress grains.
+// what their headers claim. It inflates every compressed grain, one at a
+// time, to check its zlib stream and size.
 func Check(path string) ([]Problem, error) {
 	return check(path, &Options{})
 }
@@ -148,7 +150,7 @@ func (c *checker) disk(path string, depth int) (*Descriptor, error) {
 		case h.descOffset == 0 || h.descSize == 0:
 			c.add(path, 28, "sparse file without an embedded descriptor: an extent, not a disk")
 			return nil, nil
-		case h.descSize > maxDescriptor/sectorSize || h.descOffset > size/sectorSize || h.descOffset*sectorSize+h.descSize*sectorSize > size:
+		case h.descSize < 0 || h.descSize > maxDescriptor/sectorSize || h.descOffset < 0 || h.descOffset > size/sectorSize || h.descOffset*sectorSize+h.descSize*sectorSize > size:
 			c.add(path, 28, "embedded descriptor at sector %d, %d sectors, outside the %d-byte file", h.descOffset, h.descSize, size)
 			return nil, nil
 		}
@@ -330,7 +332,7 @@ func (c *checker) sparse(f File, name string, size int64) (h sparseHeader, ok bo
 	s.space = newSpaceMap(s.sectors)
 	s.claim(0, 1, "the sparse header")
 	if h.descOffset != 0 {
-		if h.descOffset > s.sectors || h.descSize > s.sectors-h.descOffset {
+		if h.descOffset < 0 || h.descOffset > s.sectors || h.descSize < 0 || h.descSize > s.sectors-h.descOffset {
 			c.add(name, 28, "descriptor at sector %d, %d sectors, past the end of the %d-byte file", h.descOffset, h.descSize, size)
 		} else {
 			s.claim(h.descOffset, h.descSize, "the embedded descriptor")
@@ -428,8 +430,10 @@ type sparseCheck struct {
 	sectors int64 // whole sectors in the file
 	hdr     sparseHeader
 	space   *spaceMap
-	gdSect  int64 // where the grain directory is (the footer's when the header defers to it)
-	atEnd   bool  // the header defers the grain directory to the footer
+	gdSect  int64         // where the grain directory is (the footer's when the header defers to it)
+	atEnd   bool          // the header defers the grain directory to the footer
+	zr      io.ReadCloser // zlib reader, reset for each compressed grain
+	grain   []byte        // a grain and a byte, to inflate into
 }
 
 // claim marks n sectors at start as used by what, reporting an overlap.
@@ -659,6 +663,7 @@ func (s *sparseCheck) grains(i int64, gt []byte, gtSect int64) {
 				continue
 			}
 			s.claim(gte, 1, fmt.Sprintf("compressed grain %d", g))
+			s.inflate(g, gte*sectorSize, s.size-gte*sectorSize)
 			continue
 		}
 		if gte*sectorSize+int64(len(rec)) > s.size {
@@ -679,7 +684,41 @@ func (s *sparseCheck) grains(i int64, gt []byte, gtSect int64) {
 		}
 		if cmf, flg := rec[12], rec[13]; cmf&0x0F != 8 || (uint16(cmf)<<8|uint16(flg))%31 != 0 {
 			s.c.add(s.name, gte*sectorSize+12, "grain record %d does not start a zlib stream (bytes %02x %02x)", g, cmf, flg)
+			continue
 		}
+		s.inflate(g, gte*sectorSize+12, n)
+	}
+}
+
+// inflate decompresses grain g, n bytes of zlib stream at byte at, and
+// reports a stream that is broken or inflates to more than a grain, or
+// to less than the grain's part of the capacity.
+func (s *sparseCheck) inflate(g, at, n int64) {
+	h := s.hdr
+	r := io.NewSectionReader(s.f, at, n)
+	var err error
+	if s.zr == nil {
+		s.zr, err = zlib.NewReader(r)
+	} else {
+		err = s.zr.(zlib.Resetter).Reset(r, nil)
+	}
+	if err != nil {
+		s.zr = nil
+		s.c.add(s.name, at, "grain %d: %v", g, err)
+		return
+	}
+	if s.grain == nil {
+		s.grain = make([]byte, h.grainSize*sectorSize+1) // bounded by maxCheckGrain
+	}
+	m, err := io.ReadFull(s.zr, s.grain)
+	want := min(h.grainSize, h.capacity-g*h.grainSize) * sectorSize
+	switch {
+	case err == nil:
+		s.c.add(s.name, at, "grain %d inflates to more than a grain (%d bytes)", g, h.grainSize*sectorSize)
+	case !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF):
+		s.c.add(s.name, at, "grain %d: %v", g, err)
+	case int64(m) < want:
+		s.c.add(s.name, at, "grain %d inflates to %d bytes, the grain holds %d", g, m, want)
 	}
 }
 
@@ -790,6 +829,9 @@ func newSpaceMap(sectors int64) *spaceMap {
 // claim marks the whole units within n sectors at start and reports
 // whether any of them was marked before.
 func (m *spaceMap) claim(start, n int64) bool {
+	if start < 0 || n <= 0 {
+		return false
+	}
 	first := (start + m.unit - 1) / m.unit
 	end := (start + n) / m.unit
 	overlap := false

@@ -370,6 +370,14 @@ func TestCheckCorrupt(t *testing.T) {
 				edit(t, path, func(l *sparseLayout) { l.b[int64(l.u32(l.gte(0, 0, false)))*512+12] = 0x55 })
 				return path
 			}},
+		{name: "stream grain checksum", sub: "streamOptimized", what: "grain 1: zlib: invalid checksum",
+			mod: func(t *testing.T, dir, path string) string {
+				edit(t, path, func(l *sparseLayout) {
+					at := int64(l.u32(l.gte(0, 1, false))) * 512
+					l.b[at+12+int64(l.u32(at+8))-1] ^= 0xFF
+				})
+				return path
+			}},
 		{name: "stream marker type", sub: "streamOptimized", what: "marker of unknown type 9",
 			mod: func(t *testing.T, dir, path string) string {
 				// qemu ends its stream with an end-of-stream marker: the

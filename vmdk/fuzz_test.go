@@ -330,12 +330,42 @@ func FuzzSparse(f *testing.F) {
 	f.Add(buildSparse(data))
 	f.Add(buildSparse(make([]byte, len(data))))
 	f.Add(buildStream(data))
-	for _, name := range []string{"real/vmdk/plaso_image.vmdk", "real/vmdk/streamOptimized.vmdk"} {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fuzzSparseFile(t, b)
+	})
+}
+
+// FuzzRealPatch overwrites bytes at one place of a real VMDK (plaso's
+// monolithicSparse, VMware's streamOptimized, a VMDK-stream-converter
+// stream with markers and a footer) and goes on as FuzzSparse: the
+// inputs stay small, so the engine can minimize what it finds, while the
+// files keep real layouts.
+func FuzzRealPatch(f *testing.F) {
+	names := []string{"real/vmdk/plaso_image.vmdk", "real/vmdk/streamOptimized.vmdk", "real/vmdk/streamOptimizedWithMarkers.vmdk"}
+	var bases [][]byte
+	for _, name := range names {
 		if b := realSeed(f, name); b != nil {
-			f.Add(b)
+			bases = append(bases, b)
 		}
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
+	if len(bases) == 0 {
+		f.Skip("no fixtures")
+	}
+	for i := range bases {
+		le := binary.LittleEndian
+		u64 := func(v uint64) []byte { return le.AppendUint64(nil, v) }
+		f.Add(uint8(i), uint32(12), u64(1<<40))  // capacity
+		f.Add(uint8(i), uint32(20), u64(1))      // grain size
+		f.Add(uint8(i), uint32(56), u64(1<<63))  // grain directory
+		f.Add(uint8(i), uint32(21*512), u64(7))  // a directory entry or grain table
+		f.Add(uint8(i), uint32(128*512), u64(3)) // the first grain or record
+		f.Add(uint8(i), uint32(len(bases[i])-1536), []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+	}
+	f.Fuzz(func(t *testing.T, which uint8, off uint32, patch []byte) {
+		base := bases[int(which)%len(bases)]
+		b := bytes.Clone(base)
+		at := int(off % uint32(len(b)))
+		copy(b[at:], patch)
 		fuzzSparseFile(t, b)
 	})
 }
