@@ -555,3 +555,18 @@ func TestProblemString(t *testing.T) {
 		}
 	}
 }
+
+// Check lists what is wrong with a disk rather than failing on the first
+// problem: here a VMware stream cut short in transfer.
+func ExampleCheck() {
+	problems, err := vmdk.Check("../testdata/real/vmdk/govmomi_ttylinux-disk1-truncated.vmdk")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range problems {
+		fmt.Println(p)
+	}
+	// Output:
+	// ../testdata/real/vmdk/govmomi_ttylinux-disk1-truncated.vmdk@0xffa00: the header defers the grain directory to a footer, and the file does not end with footer marker, footer and end-of-stream marker (truncated?)
+}
