@@ -315,8 +315,8 @@ func (c *checker) parent(path string, d *Descriptor, depth int) {
 	}
 }
 
-// sparse checks a hosted sparse extent of size bytes and returns its
-// header (the footer's where a stream keeps it there); ok is false when the
+// sparse checks a hosted sparse extent of size bytes (with the footer
+// of a stream that has one) and returns its header; ok is false when the
 // header is too broken to use.
 func (c *checker) sparse(f File, name string, size int64) (h sparseHeader, ok bool) {
 	b := make([]byte, sectorSize)
@@ -397,6 +397,8 @@ func (c *checker) header(name string, base int64, b []byte, h sparseHeader) bool
 		c.add(name, base+12, "capacity of %d sectors", h.capacity)
 		usable = false
 	}
+	// A capacity that is no multiple of the grain is sound: the last
+	// grain is partial (qemu makes such disks).
 	if h.grainSize < 1 || h.grainSize > maxCheckGrain || h.grainSize&(h.grainSize-1) != 0 {
 		c.add(name, base+20, "grain size of %d sectors (want a power of two from 1 to %d)", h.grainSize, maxCheckGrain)
 		usable = false

@@ -570,3 +570,49 @@ func ExampleCheck() {
 	// Output:
 	// ../testdata/real/vmdk/govmomi_ttylinux-disk1-truncated.vmdk@0xffa00: the header defers the grain directory to a footer, and the file does not end with footer marker, footer and end-of-stream marker (truncated?)
 }
+
+// TestCheckHostileHeader gives Check headers and directories that claim
+// far more than the file holds: it reports them with bounded memory.
+func TestCheckHostileHeader(t *testing.T) {
+	testimg.Oracle(t, "qemu-img")
+	cases := []struct {
+		name string
+		mod  func(l *sparseLayout)
+		what string
+	}{
+		{"capacity 2^40", func(l *sparseLayout) { l.put64(12, 1<<40) }, "-byte file holds"},
+		{"capacity 2^30, grains of a sector", func(l *sparseLayout) { l.put64(12, 1<<30); l.put64(20, 1) }, "-byte file holds"},
+		{"every directory entry the same table", func(l *sparseLayout) {
+			for i := 1; i < 64; i++ {
+				l.put32(l.gde(i, false), l.u32(l.gde(0, false)))
+				l.put32(l.gde(i, true), l.u32(l.gde(0, true)))
+			}
+		}, "grain table 1 at sector"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "disk.vmdk")
+			testimg.Run(t, "qemu-img", "create", "-f", "vmdk", path, "2G") // 64 grain tables
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.mod(layout(t, b))
+			os.WriteFile(path, b, 0o644)
+			var ps []vmdk.Problem
+			n := allocated(func() { ps, err = vmdk.Check(path) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n > 16<<20 {
+				t.Errorf("Check allocated %d bytes for a %d-byte file", n, len(b))
+			}
+			for _, p := range ps {
+				if strings.Contains(p.What, c.what) {
+					return
+				}
+			}
+			t.Fatalf("no problem saying %q:%s", c.what, problemsText(ps))
+		})
+	}
+}
