@@ -128,6 +128,10 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 			f.Close()
 			return nil, corrupt(path, 28, "sparse file without an embedded descriptor (an extent, not a disk: open its descriptor)")
 		}
+		if se.hdr.descOffset < 0 || se.hdr.descOffset > se.size/sectorSize-se.hdr.descSize {
+			f.Close()
+			return nil, corrupt(path, 28, "embedded descriptor at sector %d, %d sectors, past the end of the %d-byte file", se.hdr.descOffset, se.hdr.descSize, se.size)
+		}
 		b := make([]byte, se.hdr.descSize*sectorSize)
 		if err := readFull(f, b, se.hdr.descOffset*sectorSize); err != nil {
 			f.Close()
