@@ -88,10 +88,10 @@ func ParseDescriptor(b []byte, name string) (*Descriptor, error) {
 			return nil, corrupt(name, lineOff, "descriptor line %q", line)
 		}
 		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
-		if uq, err := strconv.Unquote(val); err == nil {
-			val = uq
-		} else {
-			val = strings.Trim(val, `"`)
+		// Values are quoted, not escaped: a Windows path keeps its
+		// backslashes ("C:\new\base.vmdk").
+		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+			val = val[1 : len(val)-1]
 		}
 		if strings.HasPrefix(strings.ToLower(key), "ddb.") {
 			d.DDB = append(d.DDB, KeyValue{key, val})
@@ -178,22 +178,22 @@ func (d *Descriptor) Bytes() []byte {
 	var b strings.Builder
 	b.WriteString("# Disk DescriptorFile\n")
 	fmt.Fprintf(&b, "version=%d\n", d.Version)
-	fmt.Fprintf(&b, "encoding=%q\n", d.Encoding)
+	fmt.Fprintf(&b, "encoding=\"%s\"\n", d.Encoding)
 	fmt.Fprintf(&b, "CID=%08x\n", d.CID)
 	fmt.Fprintf(&b, "parentCID=%08x\n", d.ParentCID)
 	for _, kv := range d.Header {
-		fmt.Fprintf(&b, "%s=%q\n", kv.Key, kv.Value)
+		fmt.Fprintf(&b, "%s=\"%s\"\n", kv.Key, kv.Value)
 	}
-	fmt.Fprintf(&b, "createType=%q\n", d.CreateType)
+	fmt.Fprintf(&b, "createType=\"%s\"\n", d.CreateType)
 	if d.ParentFileNameHint != "" {
-		fmt.Fprintf(&b, "parentFileNameHint=%q\n", d.ParentFileNameHint)
+		fmt.Fprintf(&b, "parentFileNameHint=\"%s\"\n", d.ParentFileNameHint)
 	}
 	b.WriteString("\n# Extent description\n")
 	for _, e := range d.Extents {
 		fmt.Fprintf(&b, "%s %d %s", e.Access, e.Sectors, e.Type)
-		if e.Type != "ZERO" {
-			fmt.Fprintf(&b, " %q", e.File)
-			if e.Type == "FLAT" {
+		if e.Type != "ZERO" || e.File != "" || e.Offset != 0 {
+			fmt.Fprintf(&b, " \"%s\"", e.File)
+			if e.Type == "FLAT" || e.Offset != 0 { // kept as read
 				fmt.Fprintf(&b, " %d", e.Offset)
 			}
 		}
@@ -201,7 +201,7 @@ func (d *Descriptor) Bytes() []byte {
 	}
 	b.WriteString("\n# The Disk Data Base\n#DDB\n\n")
 	for _, kv := range d.DDB {
-		fmt.Fprintf(&b, "%s = %q\n", kv.Key, kv.Value)
+		fmt.Fprintf(&b, "%s = \"%s\"\n", kv.Key, kv.Value)
 	}
 	return []byte(b.String())
 }

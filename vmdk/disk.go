@@ -124,12 +124,16 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 			f.Close()
 			return nil, err
 		}
-		if se.hdr.descOffset == 0 || se.hdr.descSize <= 0 || se.hdr.descSize*sectorSize > maxDescriptor {
+		if se.hdr.descOffset == 0 || se.hdr.descSize <= 0 || se.hdr.descSize > maxDescriptor/sectorSize {
 			f.Close()
 			return nil, corrupt(path, 28, "sparse file without an embedded descriptor (an extent, not a disk: open its descriptor)")
 		}
+		if se.hdr.descOffset < 0 || se.hdr.descOffset > se.size/sectorSize-se.hdr.descSize {
+			f.Close()
+			return nil, corrupt(path, 28, "embedded descriptor at sector %d, %d sectors, past the end of the %d-byte file", se.hdr.descOffset, se.hdr.descSize, se.size)
+		}
 		b := make([]byte, se.hdr.descSize*sectorSize)
-		if _, err := f.ReadAt(b, se.hdr.descOffset*sectorSize); err != nil {
+		if err := readFull(f, b, se.hdr.descOffset*sectorSize); err != nil {
 			f.Close()
 			return nil, corrupt(path, se.hdr.descOffset*sectorSize, "embedded descriptor: %v", err)
 		}
@@ -157,7 +161,7 @@ func open(path string, opts *Options, seen map[string]bool) (d *Disk, err error)
 			return nil, corrupt(path, 0, "neither a sparse extent nor a descriptor (%d bytes)", fi.Size())
 		}
 		b := make([]byte, fi.Size())
-		_, err = f.ReadAt(b, 0)
+		err = readFull(f, b, 0)
 		f.Close()
 		if err != nil {
 			return nil, err
@@ -253,12 +257,18 @@ func openExtent(dir string, line Extent, opts *Options) (*extent, error) {
 	return e, nil
 }
 
+// maxDiskBytes bounds a disk's size: 2^42 sectors, as each extent.
+const maxDiskBytes = 1 << 42 * sectorSize
+
 // place lays the extents end to end and checks each one holds its size.
 func (d *Disk) place() error {
 	var pos int64
 	for _, e := range d.extents {
 		e.start = pos
 		e.size = e.line.Sectors * sectorSize
+		if pos > maxDiskBytes-e.size {
+			return corrupt(d.path, -1, "extents add up to more than %d bytes", int64(maxDiskBytes))
+		}
 		if e.sparse != nil && e.sparse.capacityBytes() < e.size {
 			return corrupt(e.sparse.name, 12, "capacity of %d sectors, the descriptor says %d", e.sparse.hdr.capacity, e.line.Sectors)
 		}
@@ -342,7 +352,7 @@ func (d *Disk) readExtent(e *extent, p []byte, within, virt int64) error {
 	case e.line.Access == "NOACCESS":
 		return fmt.Errorf("vmdk: %s: extent %q is NOACCESS", d.path, e.line.File)
 	case e.flat != nil:
-		if _, err := e.flat.ReadAt(p, e.offset+within); err != nil {
+		if err := readFull(e.flat, p, e.offset+within); err != nil {
 			return fmt.Errorf("vmdk: %s: %w", e.name, err)
 		}
 		return nil

@@ -29,6 +29,9 @@ const (
 	maxGrainSectors = 1 << 21 // 1 GiB grains (qemu's limit)
 	maxGTEs         = 512
 	maxGDEntries    = 32 << 20 // qemu's cap
+	// A compressed grain is inflated whole into memory: 16 MiB at most
+	// (writers use 64 KiB).
+	maxCompressedGrain = 1 << 15
 )
 
 // sparseHeader is the 512-byte header of a hosted sparse extent.
@@ -76,6 +79,8 @@ func parseSparseHeader(b []byte, file string) (sparseHeader, error) {
 		return h, corrupt(file, 12, "capacity of %d sectors", h.capacity)
 	case h.grainSize < 1 || h.grainSize > maxGrainSectors || h.grainSize&(h.grainSize-1) != 0:
 		return h, corrupt(file, 20, "grain size of %d sectors", h.grainSize)
+	case h.flags&flagCompressed != 0 && h.grainSize > maxCompressedGrain:
+		return h, fmt.Errorf("%w: %s: compressed grains of %d sectors", ErrUnsupported, file, h.grainSize)
 	case h.numGTEs < 1 || h.numGTEs > maxGTEs:
 		return h, corrupt(file, 44, "%d entries per grain table", h.numGTEs)
 	case h.compression > 1:
@@ -124,7 +129,7 @@ func openSparse(f File, name string) (*sparseExtent, error) {
 	}
 	e := &sparseExtent{name: name, f: f, size: fi.Size(), gts: map[int64][]uint32{}, grainN: -1}
 	b := make([]byte, sectorSize)
-	if _, err := f.ReadAt(b, 0); err != nil {
+	if err := readFull(f, b, 0); err != nil {
 		return nil, corrupt(name, 0, "sparse header: %v", err)
 	}
 	if e.hdr, err = parseSparseHeader(b, name); err != nil {
@@ -161,7 +166,7 @@ func (e *sparseExtent) readFooter() error {
 		return corrupt(e.name, 0, "stream of %d bytes has no room for a footer", e.size)
 	}
 	b := make([]byte, 3*sectorSize)
-	if _, err := e.f.ReadAt(b, e.size-3*sectorSize); err != nil {
+	if err := readFull(e.f, b, e.size-3*sectorSize); err != nil {
 		return corrupt(e.name, e.size-3*sectorSize, "footer: %v", err)
 	}
 	le := binary.LittleEndian
@@ -185,11 +190,11 @@ func (e *sparseExtent) readFooter() error {
 
 // readDirectory reads n grain directory entries at sector.
 func (e *sparseExtent) readDirectory(sector, n, field int64) ([]uint32, error) {
-	if sector <= 0 || sector*sectorSize+n*4 > e.size {
+	if sector <= 0 || sector > e.size/sectorSize || sector*sectorSize+n*4 > e.size {
 		return nil, corrupt(e.name, field, "grain directory at sector %d, %d entries, past the %d-byte file", sector, n, e.size)
 	}
 	b := make([]byte, n*4)
-	if _, err := e.f.ReadAt(b, sector*sectorSize); err != nil {
+	if err := readFull(e.f, b, sector*sectorSize); err != nil {
 		return nil, corrupt(e.name, sector*sectorSize, "grain directory: %v", err)
 	}
 	gd := make([]uint32, n)
@@ -214,7 +219,7 @@ func (e *sparseExtent) gt(i int64) ([]uint32, error) {
 		return nil, corrupt(e.name, e.hdr.gdOffset*sectorSize+4*i, "grain table %d at sector %d past the %d-byte file", i, sector, e.size)
 	}
 	b := make([]byte, n*4)
-	if _, err := e.f.ReadAt(b, sector*sectorSize); err != nil {
+	if err := readFull(e.f, b, sector*sectorSize); err != nil {
 		return nil, corrupt(e.name, sector*sectorSize, "grain table %d: %v", i, err)
 	}
 	t := make([]uint32, n)
@@ -272,7 +277,7 @@ func (e *sparseExtent) readGrainPart(p []byte, g int64, gte uint32, within int64
 		if off+int64(len(p)) > e.size {
 			return corrupt(e.name, off, "grain %d at sector %d past the %d-byte file", g, gte, e.size)
 		}
-		if _, err := e.f.ReadAt(p, off); err != nil {
+		if err := readFull(e.f, p, off); err != nil {
 			return fmt.Errorf("vmdk: %s: read grain %d: %w", e.name, g, err)
 		}
 		return nil
@@ -298,7 +303,7 @@ func (e *sparseExtent) inflate(g int64, gte uint32) error {
 	if off+12 > e.size {
 		return corrupt(e.name, off, "grain record %d past the %d-byte file", g, e.size)
 	}
-	if _, err := e.f.ReadAt(rec[:], off); err != nil {
+	if err := readFull(e.f, rec[:], off); err != nil {
 		return fmt.Errorf("vmdk: %s: read grain record %d: %w", e.name, g, err)
 	}
 	var n int64
@@ -318,7 +323,7 @@ func (e *sparseExtent) inflate(g int64, gte uint32) error {
 		return corrupt(e.name, off+8, "compressed grain %d of %d bytes", g, n)
 	}
 	buf := make([]byte, n)
-	if _, err := e.f.ReadAt(buf, off+hdrLen); err != nil {
+	if err := readFull(e.f, buf, off+hdrLen); err != nil {
 		return fmt.Errorf("vmdk: %s: read grain record %d: %w", e.name, g, err)
 	}
 	zr, err := zlib.NewReader(bytes.NewReader(buf))
