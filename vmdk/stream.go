@@ -191,15 +191,23 @@ func appendGrainRecord(dst []byte, lba int64, data []byte) []byte {
 type inflateState struct {
 	src []byte
 	br  bytes.Reader
-	zr  io.ReadCloser
+	fr  io.ReadCloser
 }
 
 var inflaters sync.Pool
+
+// inflateFirstRead is how much of a grain record inflateTo reads at
+// first: most compressed grains fit, and the rest takes a second read.
+const inflateFirstRead = 32 << 10
 
 // inflateTo decompresses the grain record of grain g at sector gte into
 // dst (a grain, or less for the disk's last partial grain; bytes the
 // stream does not hold read as zeros). Unlike inflate it shares no state:
 // concurrent calls are safe.
+//
+// The zlib stream's header is checked and its deflate data inflated
+// directly: its Adler-32 trailer, which a reader stopping at the grain's
+// size would not reach anyway, is not computed.
 func (e *sparseExtent) inflateTo(dst []byte, g int64, gte uint32) error {
 	grainBytes := e.hdr.grainSize * sectorSize
 	off := int64(gte) * sectorSize
@@ -207,52 +215,86 @@ func (e *sparseExtent) inflateTo(dst []byte, g int64, gte uint32) error {
 	if e.hdr.flags&flagMarkers == 0 {
 		hdrLen = 0
 	}
-	var n int64
-	if hdrLen > 0 {
-		var rec [12]byte
-		if off+12 > e.size {
-			return corrupt(e.name, off, "grain record %d past the %d-byte file", g, e.size)
-		}
-		if _, err := e.f.ReadAt(rec[:], off); err != nil {
-			return fmt.Errorf("vmdk: %s: read grain record %d: %w", e.name, g, err)
-		}
-		if lba := int64(binary.LittleEndian.Uint64(rec[:])); lba != g*e.hdr.grainSize {
-			return corrupt(e.name, off, "grain record says LBA %d, the grain table %d", lba, g*e.hdr.grainSize)
-		}
-		n = int64(binary.LittleEndian.Uint32(rec[8:]))
-	} else {
-		n = min(2*grainBytes, e.size-off)
-	}
-	if n <= 0 || n > 2*grainBytes+sectorSize || off+hdrLen+n > e.size {
-		return corrupt(e.name, off+8, "compressed grain %d of %d bytes", g, n)
+	if off+hdrLen+2 > e.size {
+		return corrupt(e.name, off, "grain record %d past the %d-byte file", g, e.size)
 	}
 	st, _ := inflaters.Get().(*inflateState)
 	if st == nil {
-		st = &inflateState{}
+		st = &inflateState{src: make([]byte, 2*grainBytes+2*sectorSize)}
 	}
 	defer inflaters.Put(st)
-	if int64(cap(st.src)) < n {
-		st.src = make([]byte, n)
+	if int64(cap(st.src)) < 2*grainBytes+2*sectorSize {
+		st.src = make([]byte, 2*grainBytes+2*sectorSize)
 	}
-	src := st.src[:n]
-	if _, err := e.f.ReadAt(src, off+hdrLen); err != nil {
+	// One read for the record header and, usually, all its data.
+	first := min(e.size-off, hdrLen+inflateFirstRead)
+	buf := st.src[:first]
+	if _, err := e.f.ReadAt(buf, off); err != nil {
 		return fmt.Errorf("vmdk: %s: read grain record %d: %w", e.name, g, err)
 	}
-	st.br.Reset(src)
-	var err error
-	if st.zr == nil {
-		st.zr, err = zlib.NewReader(&st.br)
+	var n int64
+	if hdrLen > 0 {
+		if lba := int64(binary.LittleEndian.Uint64(buf)); lba != g*e.hdr.grainSize {
+			return corrupt(e.name, off, "grain record says LBA %d, the grain table %d", lba, g*e.hdr.grainSize)
+		}
+		n = int64(binary.LittleEndian.Uint32(buf[8:]))
 	} else {
-		err = st.zr.(zlib.Resetter).Reset(&st.br, nil)
+		// No record header: the zlib stream ends itself; take what it can.
+		n = min(2*grainBytes, e.size-off)
 	}
-	if err != nil {
-		st.zr = nil
-		return &CorruptError{File: e.name, Offset: off + hdrLen, What: fmt.Sprintf("grain %d", g), Err: err}
+	if n <= 2 || n > 2*grainBytes+sectorSize || off+hdrLen+n > e.size {
+		return corrupt(e.name, off+8, "compressed grain %d of %d bytes", g, n)
 	}
-	m, err := io.ReadFull(st.zr, dst)
+	if hdrLen+n > first {
+		buf = st.src[:hdrLen+n]
+		if _, err := e.f.ReadAt(buf[first:], off+first); err != nil {
+			return fmt.Errorf("vmdk: %s: read grain record %d: %w", e.name, g, err)
+		}
+	}
+	z := buf[hdrLen : hdrLen+n]
+	// RFC 1950: deflate (method 8), window ≤ 32 KiB, no preset
+	// dictionary, header check.
+	if z[0]&0x0F != 8 || z[0]>>4 > 7 || z[1]&0x20 != 0 || (uint16(z[0])<<8|uint16(z[1]))%31 != 0 {
+		return corrupt(e.name, off+hdrLen, "grain %d: not a zlib stream (header %02x%02x)", g, z[0], z[1])
+	}
+	if m, ok := inflateStored(dst, z[2:]); ok {
+		clear(dst[m:])
+		return nil
+	}
+	st.br.Reset(z[2:])
+	if st.fr == nil {
+		st.fr = flate.NewReader(&st.br)
+	} else if err := st.fr.(flate.Resetter).Reset(&st.br, nil); err != nil {
+		return err // flate's Reset does not fail
+	}
+	m, err := io.ReadFull(st.fr, dst)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return &CorruptError{File: e.name, Offset: off + hdrLen, What: fmt.Sprintf("grain %d", g), Err: err}
 	}
 	clear(dst[m:])
 	return nil
+}
+
+// inflateStored copies into dst the deflate stream z when it is made of
+// stored (uncompressed) blocks only, as compressors write incompressible
+// grains, and returns the bytes copied; ok is false for any other stream,
+// which flate must inflate. Blocks past a full dst are not looked at.
+func inflateStored(dst, z []byte) (n int, ok bool) {
+	for p := 0; ; {
+		// Each stored block starts on a byte: BFINAL and BTYPE in its low
+		// three bits, padding, then LEN and its complement NLEN.
+		if p+5 > len(z) || z[p]>>1&3 != 0 {
+			return 0, false
+		}
+		final := z[p]&1 != 0
+		l := int(binary.LittleEndian.Uint16(z[p+1:]))
+		if binary.LittleEndian.Uint16(z[p+3:]) != ^uint16(l) || p+5+l > len(z) {
+			return 0, false
+		}
+		n += copy(dst[n:], z[p+5:p+5+l])
+		p += 5 + l
+		if final || n == len(dst) {
+			return n, true
+		}
+	}
 }
