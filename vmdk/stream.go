@@ -192,6 +192,7 @@ type inflateState struct {
 	src []byte
 	br  bytes.Reader
 	fr  io.ReadCloser
+	inf inflater
 }
 
 var inflaters sync.Pool
@@ -206,8 +207,9 @@ const inflateFirstRead = 32 << 10
 // concurrent calls are safe.
 //
 // The zlib stream's header is checked and its deflate data inflated
-// directly: its Adler-32 trailer, which a reader stopping at the grain's
-// size would not reach anyway, is not computed.
+// directly, by the package's inflater and, if that declines, by
+// compress/flate: the Adler-32 trailer, which a reader stopping at the
+// grain's size would not reach anyway, is not computed.
 func (e *sparseExtent) inflateTo(dst []byte, g int64, gte uint32) error {
 	grainBytes := e.hdr.grainSize * sectorSize
 	off := int64(gte) * sectorSize
@@ -257,10 +259,12 @@ func (e *sparseExtent) inflateTo(dst []byte, g int64, gte uint32) error {
 	if z[0]&0x0F != 8 || z[0]>>4 > 7 || z[1]&0x20 != 0 || (uint16(z[0])<<8|uint16(z[1]))%31 != 0 {
 		return corrupt(e.name, off+hdrLen, "grain %d: not a zlib stream (header %02x%02x)", g, z[0], z[1])
 	}
-	if m, ok := inflateStored(dst, z[2:]); ok {
+	if m, ok := st.inf.inflate(dst, z[2:]); ok {
 		clear(dst[m:])
 		return nil
 	}
+	// Not decoded by the fast path: compress/flate decodes it or says
+	// what is wrong.
 	st.br.Reset(z[2:])
 	if st.fr == nil {
 		st.fr = flate.NewReader(&st.br)
@@ -273,28 +277,4 @@ func (e *sparseExtent) inflateTo(dst []byte, g int64, gte uint32) error {
 	}
 	clear(dst[m:])
 	return nil
-}
-
-// inflateStored copies into dst the deflate stream z when it is made of
-// stored (uncompressed) blocks only, as compressors write incompressible
-// grains, and returns the bytes copied; ok is false for any other stream,
-// which flate must inflate. Blocks past a full dst are not looked at.
-func inflateStored(dst, z []byte) (n int, ok bool) {
-	for p := 0; ; {
-		// Each stored block starts on a byte: BFINAL and BTYPE in its low
-		// three bits, padding, then LEN and its complement NLEN.
-		if p+5 > len(z) || z[p]>>1&3 != 0 {
-			return 0, false
-		}
-		final := z[p]&1 != 0
-		l := int(binary.LittleEndian.Uint16(z[p+1:]))
-		if binary.LittleEndian.Uint16(z[p+3:]) != ^uint16(l) || p+5+l > len(z) {
-			return 0, false
-		}
-		n += copy(dst[n:], z[p+5:p+5+l])
-		p += 5 + l
-		if final || n == len(dst) {
-			return n, true
-		}
-	}
 }
