@@ -61,18 +61,35 @@ func (s *sparseExtent) run(within int64) (grainState, int64, error) {
 	n := int64(1)
 	for g+n < grains && n < maxRunGrains {
 		next := g + n
-		if first == grainUnallocated && next%s.hdr.numGTEs == 0 && s.gd[next/s.hdr.numGTEs] == 0 {
-			n += s.hdr.numGTEs // a whole table unallocated
-			continue
-		}
-		st, _, err := s.lookup(next)
+		gi := next / s.hdr.numGTEs
+		t, err := s.gt(gi)
 		if err != nil {
 			return 0, 0, err
 		}
-		if st != first {
-			break
+		if t == nil { // a whole table unallocated
+			if first != grainUnallocated {
+				break
+			}
+			n += s.hdr.numGTEs - next%s.hdr.numGTEs
+			continue
 		}
-		n++
+		i := next % s.hdr.numGTEs
+		for ; i < s.hdr.numGTEs && n < maxRunGrains; i++ {
+			st := grainAllocated
+			switch {
+			case t[i] == 0:
+				st = grainUnallocated
+			case t[i] == 1 && s.zeroGTEs:
+				st = grainZero
+			}
+			if st != first {
+				break
+			}
+			n++
+		}
+		if i < s.hdr.numGTEs && n < maxRunGrains {
+			break // the state changed within the table
+		}
 	}
 	end := min((g+n)*gb, s.capacityBytes())
 	return first, end - within, nil

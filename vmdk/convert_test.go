@@ -119,6 +119,20 @@ func TestConvertStreamRoundTrip(t *testing.T) {
 	}
 	testimg.Run(t, "qemu-img", "check", stream)
 	checkStreamLayout(t, stream)
+	d, err := vmdk.Open(stream, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	desc := d.Descriptor()
+	if desc.CreateType != "streamOptimized" || len(desc.Extents) != 1 || desc.Extents[0].File != "s.vmdk" || desc.Extents[0].Type != "SPARSE" {
+		t.Errorf("descriptor: createType %q, extents %+v", desc.CreateType, desc.Extents)
+	}
+	for _, key := range []string{"ddb.adapterType", "ddb.geometry.cylinders", "ddb.geometry.heads", "ddb.geometry.sectors", "ddb.longContentID", "ddb.uuid", "ddb.virtualHWVersion"} {
+		if desc.DDBValue(key) == "" {
+			t.Errorf("descriptor without %s", key)
+		}
+	}
 }
 
 // spreadRaw writes a raw disk of size bytes holding makeRaw's mix of
@@ -202,12 +216,12 @@ func checkStreamLayout(t *testing.T, path string) {
 	}
 }
 
-// TestConvertSparseSource converts a large, nearly empty sparse disk: the
-// work must follow the data, not the capacity.
+// TestConvertSparseSource converts a nearly empty 1 TiB sparse disk: the
+// work must follow the data, not the capacity (reading 1 TiB of zeros
+// would time the test out).
 func TestConvertSparseSource(t *testing.T) {
-	testimg.Oracle(t, "qemu-img")
 	dir := t.TempDir()
-	const size = 64 << 30
+	const size = 1 << 40
 	src := filepath.Join(dir, "big.vmdk")
 	d, err := vmdk.Create(src, vmdk.MonolithicSparse, size)
 	if err != nil {
@@ -222,7 +236,7 @@ func TestConvertSparseSource(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, to := range convertTypes() {
+	for _, to := range []string{vmdk.Raw, vmdk.MonolithicSparse, vmdk.MonolithicFlat, vmdk.StreamOptimized} {
 		dst := filepath.Join(dir, "out-"+to)
 		if err := vmdk.Convert(context.Background(), src, dst, &vmdk.ConvertOptions{Type: to}); err != nil {
 			t.Fatalf("%s: %v", to, err)
