@@ -23,6 +23,10 @@ type ConvertOptions struct {
 	// Workers is the number of goroutines reading and compressing; 0
 	// means [runtime.NumCPU].
 	Workers int
+	// Sync flushes the new files to stable storage before Convert
+	// returns. Without it, as with qemu-img convert, the operating system
+	// writes them back in its own time.
+	Sync bool
 }
 
 // Convert copies the disk at src into a new disk at dst, which must not
@@ -67,7 +71,7 @@ func Convert(ctx context.Context, src, dst string, opts *ConvertOptions) (err er
 	if err := pump(ctx, in, out, workers, opts.Progress); err != nil {
 		return err
 	}
-	return out.finish()
+	return out.finish(opts.Sync)
 }
 
 // source is what Convert reads: a VMDK disk or a raw file.

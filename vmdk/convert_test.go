@@ -51,7 +51,7 @@ func TestConvertPairs(t *testing.T) {
 				t.Parallel()
 				dst := filepath.Join(t.TempDir(), "dst.vmdk")
 				var last, calls atomic.Int64
-				opts := &vmdk.ConvertOptions{Type: to, Workers: 3, Progress: func(done, total int64) {
+				opts := &vmdk.ConvertOptions{Type: to, Workers: 3, Sync: from == vmdk.Raw, Progress: func(done, total int64) {
 					if done < last.Load() || total != size {
 						t.Errorf("Progress(%d, %d) after %d", done, total, last.Load())
 					}
@@ -363,6 +363,45 @@ func TestConvertChain(t *testing.T) {
 		}
 		if i := firstDiff(qemuRaw(t, dst), want); i >= 0 {
 			t.Errorf("%s: flattened chain differs at byte %d", to, i)
+		}
+	}
+}
+
+// TestConvertOddSize converts a raw image whose size is not a multiple of
+// 512: a VMDK of it is rounded up to a whole sector, zeros at the end,
+// and a raw copy keeps the exact size.
+func TestConvertOddSize(t *testing.T) {
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "odd.img")
+	want := []byte("an odd-sized raw image, 1000 bytes long")
+	want = append(want, make([]byte, 1000-len(want))...)
+	want[999] = 'z'
+	if err := os.WriteFile(raw, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{vmdk.MonolithicSparse, vmdk.StreamOptimized, vmdk.Raw} {
+		dst := filepath.Join(dir, "out-"+to)
+		if err := vmdk.Convert(context.Background(), raw, dst, &vmdk.ConvertOptions{Type: to}); err != nil {
+			t.Fatalf("%s: %v", to, err)
+		}
+		var got []byte
+		if to == vmdk.Raw {
+			got = read(t, dst)
+		} else {
+			d, err := vmdk.Open(dst, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = make([]byte, d.Size())
+			d.ReadAt(got, 0)
+			d.Close()
+		}
+		wantTo := want
+		if to != vmdk.Raw {
+			wantTo = append(append([]byte(nil), want...), make([]byte, 24)...)
+		}
+		if string(got) != string(wantTo) {
+			t.Errorf("%s: %d bytes, differ at %d", to, len(got), firstDiff(got, wantTo))
 		}
 	}
 }

@@ -22,6 +22,7 @@ func TestCreate(t *testing.T) {
 	const size = 5<<20 + 512 // not a multiple of the grain
 	for _, typ := range testimg.VMDKSubformats() {
 		t.Run(typ, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			path := filepath.Join(dir, "new.vmdk")
 			d, err := vmdk.Create(path, typ, size)
@@ -134,6 +135,7 @@ func TestSnapshot(t *testing.T) {
 	const size = 3<<20 + 512
 	for _, baseType := range []string{vmdk.MonolithicSparse, vmdk.TwoGbMaxExtentFlat} {
 		t.Run(baseType, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			ref, err := os.OpenFile(filepath.Join(t.TempDir(), "ref.raw"), os.O_RDWR|os.O_CREATE, 0o644)
 			if err != nil {

@@ -25,7 +25,7 @@ func testGrains() [][]byte {
 	r := rand.New(rand.NewPCG(3, 4))
 	var gs [][]byte
 	words := []string{"registry ", "hive ", "\x00\x00\x00\x00", "SYSTEM32\\", "a", "zz "}
-	for k := range 12 {
+	for k := range 8 {
 		g := make([]byte, 65536)
 		switch k % 4 {
 		case 0:

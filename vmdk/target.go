@@ -15,7 +15,7 @@ type target interface {
 	size() int64      // virtual bytes to fill
 	compressed() bool // wants grain records (streamOptimized)
 	write(j *job) error
-	finish() error
+	finish(sync bool) error // sync: flush the files to stable storage
 	abort()
 }
 
@@ -155,11 +155,11 @@ func (t *flatTarget) write(j *job) error {
 	})
 }
 
-func (t *flatTarget) finish() error {
+func (t *flatTarget) finish(sync bool) error {
 	var first error
 	for _, ff := range t.files {
 		err := ff.f.Truncate(ff.size) // a raw image's trailing hole
-		if err == nil {
+		if err == nil && sync {
 			err = ff.f.Sync()
 		}
 		if cerr := ff.f.Close(); err == nil {
@@ -283,17 +283,17 @@ func (t *sparseTarget) write(j *job) error {
 	})
 }
 
-func (t *sparseTarget) finish() error {
+func (t *sparseTarget) finish(sync bool) error {
 	var errs []error
 	for _, w := range t.files {
 		err := w.flushGT()
-		if err == nil {
-			err = w.f.Sync()
+		if err == nil && sync {
+			err = w.f.Sync() // data and tables before the clean mark
 		}
 		if err == nil {
 			_, err = w.f.WriteAt([]byte{0}, 72) // clean
 		}
-		if err == nil {
+		if err == nil && sync {
 			err = w.f.Sync()
 		}
 		if cerr := w.f.Close(); err == nil {
@@ -332,9 +332,9 @@ func (t *streamTarget) write(j *job) error {
 	return t.w.writeRecords(j.out, j.recs)
 }
 
-func (t *streamTarget) finish() error {
+func (t *streamTarget) finish(sync bool) error {
 	err := t.w.close()
-	if err == nil {
+	if err == nil && sync {
 		err = t.f.Sync()
 	}
 	if cerr := t.f.Close(); err == nil {
