@@ -97,7 +97,7 @@ func TestConvertPairs(t *testing.T) {
 func TestConvertStreamRoundTrip(t *testing.T) {
 	testimg.Oracle(t, "qemu-img")
 	dir := t.TempDir()
-	raw, want := spreadRaw(t, dir, 70<<20+512, 8) // three grain tables
+	raw, want := spreadRaw(t, dir, 100<<20+512, 8) // four grain tables, the third empty
 	stream := filepath.Join(dir, "s.vmdk")
 	if err := vmdk.Convert(context.Background(), raw, stream, &vmdk.ConvertOptions{Type: vmdk.StreamOptimized}); err != nil {
 		t.Fatal(err)
@@ -118,7 +118,9 @@ func TestConvertStreamRoundTrip(t *testing.T) {
 		}
 	}
 	testimg.Run(t, "qemu-img", "check", stream)
-	checkStreamLayout(t, stream)
+	if gts := checkStreamLayout(t, stream); gts != 3 {
+		t.Errorf("%d grain tables in the stream, want 3 (the empty one omitted)", gts)
+	}
 	d, err := vmdk.Open(stream, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -169,8 +171,8 @@ func read(t *testing.T, path string) []byte {
 
 // checkStreamLayout walks a stream written by Convert from its first
 // grain to its end, checking each record is where the canonical layout
-// puts it.
-func checkStreamLayout(t *testing.T, path string) {
+// puts it, and returns the number of grain tables.
+func checkStreamLayout(t *testing.T, path string) int {
 	t.Helper()
 	b := read(t, path)
 	le := func(off, n int) uint64 {
@@ -214,6 +216,13 @@ func checkStreamLayout(t *testing.T, path string) {
 	if string(footer[:4]) != "KDMV" {
 		t.Fatal("no footer before the end-of-stream marker")
 	}
+	gts := 0
+	for _, typ := range types {
+		if typ == 1 {
+			gts++
+		}
+	}
+	return gts
 }
 
 // TestConvertSparseSource converts a nearly empty 1 TiB sparse disk: the
