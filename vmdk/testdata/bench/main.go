@@ -161,7 +161,7 @@ func readAt(path, count string) error {
 		}
 	}
 	elapsed := time.Since(start)
-	fmt.Printf("%.0f %.0f\n", float64(elapsed.Nanoseconds())/float64(n), float64((cpuTime() - cpu0).Nanoseconds())/float64(n))
+	fmt.Printf("%.0f %.0f\n", float64(elapsed.Nanoseconds())/float64(n), float64((cpuTime()-cpu0).Nanoseconds())/float64(n))
 	return nil
 }
 
