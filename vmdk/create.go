@@ -172,8 +172,8 @@ func newUUID() string {
 	return s.String()
 }
 
-// createDisk creates the files of a new empty disk; desc, when not nil,
-// edits the planned descriptor first. It returns the files created. On
+// createDisk creates the files of a new empty disk; edit, when not nil,
+// changes the planned descriptor first. It returns the files created. On
 // error nothing is left behind.
 func createDisk(path, createType string, size int64, edit func(*Descriptor)) (files []string, err error) {
 	l, err := newLayout(path, createType, size)
@@ -217,7 +217,7 @@ func createDisk(path, createType string, size int64, edit func(*Descriptor)) (fi
 		switch {
 		case createType == StreamOptimized:
 			var w *streamWriter
-			if w, err = newStreamWriter(f, size, l.desc.Bytes(), 0); err == nil {
+			if w, err = newStreamWriter(f, size, l.desc.Bytes()); err == nil {
 				err = w.close()
 			}
 		case lf.sparse:

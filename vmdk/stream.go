@@ -44,7 +44,7 @@ type streamWriter struct {
 
 // newStreamWriter writes the head of a stream of size bytes to w and
 // returns the writer for its grains. desc is the embedded descriptor.
-func newStreamWriter(w io.Writer, size int64, desc []byte, _ int) (*streamWriter, error) {
+func newStreamWriter(w io.Writer, size int64, desc []byte) (*streamWriter, error) {
 	s := &streamWriter{w: w, block: -1}
 	s.hdr = sparseHeader{
 		version: 3, flags: streamFlags, capacity: size / sectorSize,

@@ -56,7 +56,7 @@ func newTarget(dst, typ string, in *source) (target, error) {
 			return nil, err
 		}
 		t := &streamTarget{f: f, name: dst, virt: capacity}
-		if t.w, err = newStreamWriter(f, capacity, l.desc.Bytes(), 0); err != nil {
+		if t.w, err = newStreamWriter(f, capacity, l.desc.Bytes()); err != nil {
 			t.abort()
 			return nil, err
 		}

@@ -5,7 +5,7 @@
 #
 #	vmdk/testdata/bench/bench.sh [workdir]
 #
-# Each time is the best of RUNS runs (default 3), warm page cache, output
+# Each time is the best of RUNS runs (default 5), warm page cache, output
 # file removed between runs; both tools are timed the same way (process
 # start included). CPU time (user + system, from GNU time) is reported
 # too: elapsed time on a shared machine is noisy. Targets: stream→raw ≤ 0.7 of qemu-img, raw→stream ≤ 0.6,
@@ -13,7 +13,7 @@
 set -eu
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 w=${1:-$(mktemp -d)}
-runs=${RUNS:-3}
+runs=${RUNS:-5}
 mkdir -p "$w"
 cd "$root"
 go build -o "$w/bench" ./vmdk/testdata/bench
