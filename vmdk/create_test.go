@@ -217,6 +217,12 @@ func TestSnapshotOfStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	if _, err := vmdk.Snapshot(stream, filepath.Join(dir, "c.vmdk")); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Snapshot over an existing child: %v, want fs.ErrExist", err)
+	}
+	if _, err := vmdk.Snapshot(src, filepath.Join(dir, "d.vmdk")); err == nil {
+		t.Error("Snapshot of a raw image succeeded")
+	}
 	copy(want[1000:], "written to the child")
 	if _, err := c.WriteAt([]byte("written to the child"), 1000); err != nil {
 		t.Fatal(err)
