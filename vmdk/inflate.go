@@ -248,60 +248,13 @@ func (f *inflater) inflate(dst, in []byte) (o int, ok bool) {
 		default:
 			return 0, false
 		}
-		for {
-			if r.n < 48 {
-				r.fill()
-			}
-			sym := r.decode(lit)
-			switch {
-			case sym < 0:
-				return 0, false
-			case sym < 256:
-				if o >= len(dst) {
-					return o, r.consumed()
-				}
-				dst[o] = byte(sym)
-				o++
-				continue
-			case sym == 256:
-			case sym > 285:
-				return 0, false
-			default:
-				s := sym - 257
-				length := int(lenBase[s]) + int(r.bits(uint(lenExtra[s])))
-				ds := r.decode(dist)
-				if ds < 0 || ds > 29 {
-					return 0, false
-				}
-				d := int(distBase[ds]) + int(r.bits(uint(distExtra[ds])))
-				if d > o {
-					return 0, false
-				}
-				length = min(length, len(dst)-o)
-				switch {
-				case d >= 8 && length <= 16 && o+16 <= len(dst):
-					// Short matches, the most common: two words, no call.
-					// Bytes past the match are rewritten by what follows
-					// (or cleared by the caller, past the stream's end).
-					le := binary.LittleEndian
-					le.PutUint64(dst[o:], le.Uint64(dst[o-d:]))
-					if length > 8 {
-						le.PutUint64(dst[o+8:], le.Uint64(dst[o-d+8:]))
-					}
-				case d >= length:
-					copy(dst[o:o+length], dst[o-d:])
-				default:
-					for i := range length { // overlapping: byte by byte
-						dst[o+i] = dst[o-d+i]
-					}
-				}
-				o += length
-				if o == len(dst) {
-					return o, r.consumed()
-				}
-				continue
-			}
-			break // end of block
+		var st blockEnd
+		o, st = decodeBlock(&r, dst, o, lit, dist)
+		switch st {
+		case blockBad:
+			return 0, false
+		case blockFull:
+			return o, r.consumed()
 		}
 		if !r.consumed() {
 			return 0, false
@@ -370,4 +323,115 @@ func (f *inflater) readTables(r *bitReader) bool {
 		return false
 	}
 	return f.lit.build(lens[:nlit]) && f.dist.build(lens[nlit:]) && r.consumed()
+}
+
+// blockEnd is how decodeBlock stopped.
+type blockEnd int
+
+const (
+	blockDone blockEnd = iota // end-of-block code
+	blockFull                 // dst is full
+	blockBad                  // a code or distance the stream cannot have
+)
+
+// decodeBlock decodes the symbols of one Huffman-coded block into dst
+// from o on, and returns the new o. The bit reader's state lives in
+// locals (registers) here, the hot loop of grain reading.
+func decodeBlock(r *bitReader, dst []byte, o int, lit, dist *huffTable) (int, blockEnd) {
+	const mask = 1<<huffPrimary - 1
+	in, lt, dt := r.in, lit.t, dist.t
+	b, n, pos := r.b, r.n, r.pos
+	end := blockDone
+	for {
+		if n < 48 {
+			if pos+8 <= len(in) {
+				b |= binary.LittleEndian.Uint64(in[pos:]) << n
+				k := (63 - n) >> 3
+				pos += int(k)
+				n += k << 3
+			} else {
+				r.b, r.n, r.pos = b, n, pos
+				r.fill()
+				b, n, pos = r.b, r.n, r.pos
+			}
+		}
+		e := lt[b&mask]
+		if e&huffSub != 0 {
+			e = lt[int(e>>8)+int(b>>huffPrimary)&(1<<(e&15)-1)]
+		}
+		l := uint(e & 15)
+		if l == 0 {
+			end = blockBad
+			break
+		}
+		b >>= l
+		n -= l
+		sym := int(e >> 8)
+		if sym < 256 {
+			if o >= len(dst) {
+				end = blockFull
+				break
+			}
+			dst[o] = byte(sym)
+			o++
+			continue
+		}
+		if sym == 256 {
+			break
+		}
+		if sym > 285 {
+			end = blockBad
+			break
+		}
+		s := sym - 257
+		eb := uint(lenExtra[s])
+		length := int(lenBase[s]) + int(b&(1<<eb-1))
+		b >>= eb
+		n -= eb
+		e = dt[b&mask]
+		if e&huffSub != 0 {
+			e = dt[int(e>>8)+int(b>>huffPrimary)&(1<<(e&15)-1)]
+		}
+		l = uint(e & 15)
+		ds := int(e >> 8)
+		if l == 0 || ds > 29 {
+			end = blockBad
+			break
+		}
+		b >>= l
+		n -= l
+		eb = uint(distExtra[ds])
+		d := int(distBase[ds]) + int(b&(1<<eb-1))
+		b >>= eb
+		n -= eb
+		if d > o {
+			end = blockBad
+			break
+		}
+		length = min(length, len(dst)-o)
+		switch {
+		case d >= 8 && length <= 16 && o+16 <= len(dst):
+			// Short matches, the most common: two words, no call. Bytes
+			// past the match are rewritten by what follows (or cleared by
+			// the caller, past the stream's end).
+			le := binary.LittleEndian
+			le.PutUint64(dst[o:], le.Uint64(dst[o-d:]))
+			if length > 8 {
+				le.PutUint64(dst[o+8:], le.Uint64(dst[o-d+8:]))
+			}
+		case d >= length:
+			copy(dst[o:o+length], dst[o-d:])
+		default:
+			for i := range length { // overlapping: byte by byte
+				dst[o+i] = dst[o-d+i]
+			}
+		}
+		o += length
+		if o == len(dst) {
+			end = blockFull
+			break
+		}
+	}
+	r.b, r.n, r.pos = b, n, pos
+	return o, end
 }

@@ -124,3 +124,35 @@ func FuzzInflater(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkInflate compares the fast inflater with compress/flate on
+// text-like grains compressed at the level Convert writes.
+func BenchmarkInflate(b *testing.B) {
+	g := testGrains()[1]
+	var z bytes.Buffer
+	w, _ := flate.NewWriter(&z, streamLevel)
+	w.Write(g)
+	w.Close()
+	dst := make([]byte, len(g))
+	b.Run("ours", func(b *testing.B) {
+		var f inflater
+		b.SetBytes(int64(len(g)))
+		for b.Loop() {
+			if _, ok := f.inflate(dst, z.Bytes()); !ok {
+				b.Fatal("not decoded")
+			}
+		}
+	})
+	b.Run("compress-flate", func(b *testing.B) {
+		var br bytes.Reader
+		fr := flate.NewReader(&br)
+		b.SetBytes(int64(len(g)))
+		for b.Loop() {
+			br.Reset(z.Bytes())
+			fr.(flate.Resetter).Reset(&br, nil)
+			if _, err := io.ReadFull(fr, dst); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
