@@ -367,10 +367,16 @@ func (d *Disk) readExtent(e *extent, p []byte, within, virt int64) error {
 		k := int(min(int64(len(p)), gb-gw))
 		s.mu.Lock()
 		state, gte, err := s.lookup(g)
-		if err == nil && state == grainAllocated {
+		// A whole compressed grain inflates straight into p, outside the
+		// lock, so that readers in parallel decompress in parallel.
+		whole := err == nil && state == grainAllocated && int64(k) == gb && s.hdr.flags&flagCompressed != 0
+		if err == nil && state == grainAllocated && !whole {
 			err = s.readGrainPart(p[:k], g, gte, gw)
 		}
 		s.mu.Unlock()
+		if whole {
+			err = s.inflateTo(p[:k], g, gte)
+		}
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,10 @@
 // flat ones (monolithicFlat, twoGbMaxExtentFlat, vmfs), streamOptimized
 // (read-only in place; written by conversion), ZERO extents and chains of
 // delta (child) disks. A [Disk] is an [io.ReaderAt] over the virtual disk
-// and, when opened for writing, an [io.WriterAt].
+// and, when opened for writing, an [io.WriterAt]. [Create] makes new
+// disks, [Snapshot] delta disks over existing ones, and [Convert] copies a
+// disk (or a raw image) into any subformat qemu-img writes, or raw,
+// skipping unallocated and zero grains.
 //
 // The format follows VMware's "Virtual Disk Format 5.0" technical note;
 // what qemu and VMware's own tools write decides the details the note

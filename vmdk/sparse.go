@@ -2,11 +2,8 @@ package vmdk
 
 import (
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 )
 
@@ -294,52 +291,14 @@ func (e *sparseExtent) readGrainPart(p []byte, g int64, gte uint32, within int64
 // inflate decompresses the grain record at sector gte into e.grain.
 func (e *sparseExtent) inflate(g int64, gte uint32) error {
 	grainBytes := e.hdr.grainSize * sectorSize
-	off := int64(gte) * sectorSize
-	hdrLen := int64(12)
-	if e.hdr.flags&flagMarkers == 0 {
-		hdrLen = 0
-	}
-	var rec [12]byte
-	if off+12 > e.size {
-		return corrupt(e.name, off, "grain record %d past the %d-byte file", g, e.size)
-	}
-	if err := readFull(e.f, rec[:], off); err != nil {
-		return fmt.Errorf("vmdk: %s: read grain record %d: %w", e.name, g, err)
-	}
-	var n int64
-	if hdrLen > 0 {
-		if lba := int64(binary.LittleEndian.Uint64(rec[:])); lba != g*e.hdr.grainSize {
-			return corrupt(e.name, off, "grain record says LBA %d, the grain table %d", lba, g*e.hdr.grainSize)
-		}
-		n = int64(binary.LittleEndian.Uint32(rec[8:]))
-	} else {
-		// No record header: the zlib stream starts at the grain and ends
-		// itself; read what it can take.
-		n = min(2*grainBytes, e.size-off)
-	}
-	// A compressed grain may take a little more than a grain; more than two
-	// is corrupt (qemu reads two).
-	if n <= 0 || n > 2*grainBytes+sectorSize || off+hdrLen+n > e.size {
-		return corrupt(e.name, off+8, "compressed grain %d of %d bytes", g, n)
-	}
-	buf := make([]byte, n)
-	if err := readFull(e.f, buf, off+hdrLen); err != nil {
-		return fmt.Errorf("vmdk: %s: read grain record %d: %w", e.name, g, err)
-	}
-	zr, err := zlib.NewReader(bytes.NewReader(buf))
-	if err != nil {
-		return &CorruptError{File: e.name, Offset: off + hdrLen, What: fmt.Sprintf("grain %d", g), Err: err}
-	}
 	if cap(e.grain) < int(grainBytes) {
 		e.grain = make([]byte, grainBytes)
 	}
 	e.grain = e.grain[:grainBytes]
-	m, err := io.ReadFull(zr, e.grain)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+	if err := e.inflateTo(e.grain, g, gte); err != nil {
 		e.grainN = -1
-		return &CorruptError{File: e.name, Offset: off + hdrLen, What: fmt.Sprintf("grain %d", g), Err: err}
+		return err
 	}
-	clear(e.grain[m:]) // the disk's last grain may be partial
 	e.grainN = g
 	return nil
 }

@@ -105,6 +105,7 @@ func (d *Disk) writeGrain(s *sparseExtent, p []byte, g, gw, virt int64) error {
 		return fmt.Errorf("vmdk: %s: write grain %d: %w", s.name, g, err)
 	}
 	s.next = at + s.hdr.grainSize
+	s.size = max(s.size, s.next*sectorSize) // reads check against it
 	return s.setGTE(g, uint32(at))
 }
 
@@ -146,6 +147,7 @@ func (s *sparseExtent) newGT(gi int64) error {
 			return 0, fmt.Errorf("vmdk: %s: new grain table: %w", s.name, err)
 		}
 		s.next += gtSectors
+		s.size = max(s.size, s.next*sectorSize)
 		return uint32(at), nil
 	}
 	at, err := alloc()
