@@ -233,7 +233,7 @@ func (e *sparseExtent) inflateTo(dst []byte, g int64, gte uint32) error {
 		st.src = make([]byte, 2*grainBytes+2*sectorSize)
 	}
 	// One read for the record header and, usually, all its data.
-	first := min(e.size-off, hdrLen+inflateFirstRead)
+	first := min(e.size-off, hdrLen+inflateFirstRead, int64(cap(st.src)))
 	buf := st.src[:first]
 	if err := readFull(e.f, buf, off); err != nil {
 		return fmt.Errorf("vmdk: %s: read grain record %d: %w", e.name, g, err)
