@@ -23,7 +23,7 @@ streamOptimized disk. Types take qemu-img's names: monolithicSparse,
 monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat, streamOptimized, and
 raw.`,
 	}
-	cmd.AddCommand(a.vmdkInfoCommand())
+	cmd.AddCommand(a.vmdkInfoCommand(), a.vmdkCheckCommand(), a.vmdkCreateCommand(), a.vmdkConvertCommand(), a.vmdkSnapshotCommand())
 	return cmd
 }
 

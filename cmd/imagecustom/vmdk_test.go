@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,4 +85,95 @@ func TestProgress(t *testing.T) {
 	var nilp *progress
 	nilp.update(1, 2) // must not panic
 	nilp.finish()
+}
+
+// TestVMDKCommands runs create, convert, snapshot and check, with
+// qemu-img as the judge of what they write.
+func TestVMDKCommands(t *testing.T) {
+	testimg.Oracle(t, "qemu-img")
+	dir := t.TempDir()
+	for _, typ := range []string{"monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat", "streamOptimized"} {
+		out := filepath.Join(dir, "new-"+typ+".vmdk")
+		if code, _, errOut := runCLI(t, "vmdk", "create", "--type", typ, "--size", "10M", out); code != exitOK {
+			t.Fatalf("vmdk create --type %s: %d %s", typ, code, errOut)
+		}
+		info := testimg.QemuInfo(t, out)
+		if info.Format != "vmdk" || info.VirtualSize != 10<<20 || info.FormatSpecific.Data.CreateType != typ {
+			t.Errorf("qemu-img info of the new %s: %+v", typ, info)
+		}
+		if code, out, errOut := runCLI(t, "vmdk", "check", out); code != exitOK || out != "" {
+			t.Errorf("vmdk check of the new %s: %d %q %q", typ, code, out, errOut)
+		}
+	}
+	if code, _, _ := runCLI(t, "vmdk", "create", "--type", "raw", "--size", "1M", filepath.Join(dir, "x")); code != exitUsage {
+		t.Errorf("vmdk create --type raw: exit %d", code)
+	}
+	if code, _, _ := runCLI(t, "vmdk", "create", "--size", "1000", filepath.Join(dir, "y")); code != exitUsage {
+		t.Errorf("vmdk create of 1000 bytes: exit %d", code)
+	}
+
+	// The Windows 10 fixture to streamOptimized and back.
+	raw := testimg.Path(t, testimg.Win10().Name)
+	stream := filepath.Join(dir, "win10-stream.vmdk")
+	back := filepath.Join(dir, "win10-back.raw")
+	if code, _, errOut := runCLI(t, "vmdk", "convert", "--type", "streamOptimized", raw, stream); code != exitOK {
+		t.Fatalf("vmdk convert to stream: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "vmdk", "convert", "--type", "raw", stream, back); code != exitOK {
+		t.Fatalf("vmdk convert to raw: %d %s", code, errOut)
+	}
+	if fileSum(t, back) != fileSum(t, raw) {
+		t.Error("raw → streamOptimized → raw changed the disk")
+	}
+	if out := testimg.Run(t, "qemu-img", "compare", "-f", "vmdk", "-F", "raw", stream, raw); !bytes.Contains(out, []byte("identical")) {
+		t.Errorf("qemu-img compare: %s", out)
+	}
+	if code, _, errOut := runCLI(t, "vmdk", "convert", raw, stream); code != exitError || !strings.Contains(errOut, "exist") {
+		t.Errorf("vmdk convert onto an existing file: %d %q", code, errOut)
+	}
+	if code, _, _ := runCLI(t, "vmdk", "convert", "--type", "qcow2", raw, filepath.Join(dir, "z")); code != exitUsage {
+		t.Errorf("vmdk convert --type qcow2: exit %d", code)
+	}
+
+	// A snapshot of the stream takes writes; the stream stays as it was.
+	child := filepath.Join(dir, "child.vmdk")
+	before := fileSum(t, stream)
+	if code, _, errOut := runCLI(t, "vmdk", "snapshot", stream, child); code != exitOK {
+		t.Fatalf("vmdk snapshot: %d %s", code, errOut)
+	}
+	local := filepath.Join(dir, "hello.txt")
+	os.WriteFile(local, []byte("written into the child\n"), 0o644)
+	if code, _, errOut := runCLI(t, "put", child, local, "/hello.txt"); code != exitOK {
+		t.Fatalf("put into the child: %d %s", code, errOut)
+	}
+	if code, out, _ := runCLI(t, "cat", child, "/hello.txt"); code != exitOK || out != "written into the child\n" {
+		t.Errorf("cat from the child: %d %q", code, out)
+	}
+	if fileSum(t, stream) != before {
+		t.Error("writing the child changed its parent")
+	}
+	if code, out, errOut := runCLI(t, "--json", "vmdk", "info", child); code != exitOK || !strings.Contains(out, `"chain": [`) {
+		t.Errorf("vmdk info of the child: %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := runCLI(t, "vmdk", "check", child); code != exitOK {
+		t.Errorf("vmdk check of the child: %d %q %q", code, out, errOut)
+	}
+
+	// A stream cut short: its footer and end-of-stream marker gone.
+	bad := testimg.Copy(t, "real/vmdk/streamOptimized.vmdk")
+	f, err := os.OpenFile(bad, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	f.Truncate(fi.Size() - 1024) // the footer and end-of-stream marker
+	f.Close()
+	code, out, errOut := runCLI(t, "--json", "vmdk", "check", bad)
+	var doc struct {
+		Problems []vmdkProblemJSON `json:"problems"`
+		Clean    bool              `json:"clean"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != exitProblems || doc.Clean || len(doc.Problems) == 0 {
+		t.Errorf("vmdk check of a truncated stream: exit %d, %v, %q %q", code, err, out, errOut)
+	}
 }
