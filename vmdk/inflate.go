@@ -17,6 +17,10 @@ import (
 type inflater struct {
 	lit, dist, clen huffTable
 	lens            [286 + 30]uint8
+	// end is, after inflate, the offset in its input just past the final
+	// block (where zlib's Adler-32 follows), or -1 when decoding stopped
+	// before the final block ended.
+	end int
 }
 
 // huffTable is a canonical Huffman code as lookup tables: a primary table
@@ -214,6 +218,7 @@ func (r *bitReader) decode(h *huffTable) int {
 func (f *inflater) inflate(dst, in []byte) (o int, ok bool) {
 	r := bitReader{in: in}
 	end := len(in)
+	f.end = -1
 	for {
 		if r.n < 48 {
 			r.fill()
@@ -232,8 +237,15 @@ func (f *inflater) inflate(dst, in []byte) (o int, ok bool) {
 			if binary.LittleEndian.Uint16(in[p+2:]) != ^uint16(l) || p+4+l > end {
 				return 0, false
 			}
+			if o+l > len(dst) {
+				o += copy(dst[o:], in[p+4:p+4+l])
+				return o, true // the grain is full before the block ends
+			}
 			o += copy(dst[o:], in[p+4:p+4+l])
 			r.pos = p + 4 + l
+			if final {
+				f.end = r.pos
+			}
 			if o == len(dst) || final {
 				return o, true
 			}
@@ -259,8 +271,11 @@ func (f *inflater) inflate(dst, in []byte) (o int, ok bool) {
 		if !r.consumed() {
 			return 0, false
 		}
+		if final {
+			f.end = r.pos - int(r.n/8) // the next byte boundary
+		}
 		if final || o == len(dst) {
-			return o, r.consumed()
+			return o, true
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"errors"
+	"hash/adler32"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -155,4 +156,14 @@ func BenchmarkInflate(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkAdler32 is the cost inflateTo adds to each grain for the
+// zlib checksum, to set against BenchmarkInflate.
+func BenchmarkAdler32(b *testing.B) {
+	g := testGrains()[1]
+	b.SetBytes(int64(len(g)))
+	for b.Loop() {
+		adler32.Checksum(g)
+	}
 }

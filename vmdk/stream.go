@@ -2,11 +2,11 @@ package vmdk
 
 import (
 	"bytes"
-	"compress/flate"
 	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/adler32"
 	"io"
 	"sync"
 )
@@ -211,9 +211,10 @@ const inflateFirstRead = 32 << 10
 // concurrent calls are safe.
 //
 // The zlib stream's header is checked and its deflate data inflated
-// directly, by the package's inflater and, if that declines, by
-// compress/flate: the Adler-32 trailer, which a reader stopping at the
-// grain's size would not reach anyway, is not computed.
+// directly by the package's inflater, then its Adler-32 checked, as zlib
+// (and so qemu) does: a damaged grain is an error, not wrong data. A
+// stream the inflater declines goes through compress/zlib, which checks
+// it likewise or says what is wrong.
 func (e *sparseExtent) inflateTo(dst []byte, g int64, gte uint32) error {
 	grainBytes := e.hdr.grainSize * sectorSize
 	off := int64(gte) * sectorSize
@@ -263,20 +264,39 @@ func (e *sparseExtent) inflateTo(dst []byte, g int64, gte uint32) error {
 	if z[0]&0x0F != 8 || z[0]>>4 > 7 || z[1]&0x20 != 0 || (uint16(z[0])<<8|uint16(z[1]))%31 != 0 {
 		return corrupt(e.name, off+hdrLen, "grain %d: not a zlib stream (header %02x%02x)", g, z[0], z[1])
 	}
-	if m, ok := st.inf.inflate(dst, z[2:]); ok {
+	if m, ok := st.inf.inflate(dst, z[2:]); ok && st.inf.end >= 0 && st.inf.end+6 <= len(z) {
+		if adler32.Checksum(dst[:m]) != binary.BigEndian.Uint32(z[2+st.inf.end:]) {
+			return &CorruptError{File: e.name, Offset: off + hdrLen, What: fmt.Sprintf("grain %d", g), Err: zlib.ErrChecksum}
+		}
 		clear(dst[m:])
 		return nil
 	}
-	// Not decoded by the fast path: compress/flate decodes it or says
-	// what is wrong.
-	st.br.Reset(z[2:])
+	// Not decoded by the fast path, or longer than a grain, or cut short
+	// before its checksum: compress/zlib decodes it or says what is wrong.
+	st.br.Reset(z)
 	if st.fr == nil {
-		st.fr = flate.NewReader(&st.br)
-	} else if err := st.fr.(flate.Resetter).Reset(&st.br, nil); err != nil {
-		return err // flate's Reset does not fail
+		zr, err := zlib.NewReader(&st.br)
+		if err != nil {
+			return &CorruptError{File: e.name, Offset: off + hdrLen, What: fmt.Sprintf("grain %d", g), Err: err}
+		}
+		st.fr = zr
+	} else if err := st.fr.(zlib.Resetter).Reset(&st.br, nil); err != nil {
+		return &CorruptError{File: e.name, Offset: off + hdrLen, What: fmt.Sprintf("grain %d", g), Err: err}
 	}
 	m, err := io.ReadFull(st.fr, dst)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+	if err == nil {
+		// A full grain: read on to the stream's end, where the checksum is.
+		var one [1]byte
+		var k int
+		if k, err = st.fr.Read(one[:]); k > 0 {
+			err = errors.New("more data than a grain")
+		} else if errors.Is(err, io.EOF) {
+			err = nil
+		}
+	} else if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = nil // the disk's last, partial grain
+	}
+	if err != nil {
 		return &CorruptError{File: e.name, Offset: off + hdrLen, What: fmt.Sprintf("grain %d", g), Err: err}
 	}
 	clear(dst[m:])
