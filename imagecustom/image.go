@@ -44,6 +44,7 @@ type Image struct {
 	diskClosed bool     // disk was closed (its files stay open in hosts)
 	changed    []Change // ranges already written to the image
 	failAfter  int      // test seam: fail the failAfter-th host write (0: never)
+	created    []string // WriteOptions.Child: the files made for it, removed unless committed
 }
 
 // Partition is a partition of an image, or the whole image when it is a
@@ -187,6 +188,15 @@ func (img *Image) Close() error {
 		if err := img.file.Close(); err != nil && first == nil {
 			first = err
 		}
+	}
+	if img.created != nil && !img.committed {
+		// An abandoned child disk goes, with any journal of its writes:
+		// the base was never written.
+		os.Remove(JournalPath(img.path))
+		if err := removeCreated(img.created); err != nil && first == nil {
+			first = err
+		}
+		img.created = nil
 	}
 	return first
 }

@@ -26,6 +26,10 @@ type WriteOptions struct {
 	// be read back, [Image.Changes] lists what would change, and nothing
 	// reaches the image.
 	DryRun bool
+	// Child, when set, leaves the image untouched and writes the changes
+	// to a new VMDK delta disk at this path, on top of it (see
+	// [OpenRW]). It cannot be combined with DryRun.
+	Child string
 }
 
 // OpenRW opens the disk image at path for writing: a raw image, or a VMDK
@@ -38,10 +42,45 @@ type WriteOptions struct {
 // whose uncleanShutdown flag is set, and a streamOptimized VMDK (its
 // compressed grains cannot be rewritten: write a child disk or convert
 // it). With [WriteOptions.DryRun] every host file is opened read-only.
+//
+// With [WriteOptions.Child], OpenRW first creates the child: a
+// monolithicSparse VMDK delta disk whose reads fall through to the image
+// and which takes every write, so the image's own files are only ever
+// read (and share-locked). A VMDK image is the child's parent as it is; a
+// raw image is first wrapped by a monolithicFlat descriptor made beside
+// the child, CHILD-base.vmdk without the child's extension, which names
+// the raw file (relative to it) as its one flat extent — VMware and qemu
+// open the chain through it. The child and that descriptor are removed
+// again if the image is closed without [Image.Commit].
 func OpenRW(path string, opts *WriteOptions) (*Image, error) {
 	if opts == nil {
 		opts = &WriteOptions{}
 	}
+	var created []string
+	if opts.Child != "" {
+		if opts.DryRun {
+			return nil, errors.New("imagecustom: a dry run writes nothing, not even a child disk: use DryRun or Child, not both")
+		}
+		if _, err := os.Stat(JournalPath(path)); err == nil {
+			return nil, fmt.Errorf("%w: %s holds the undo journal of an interrupted write: run 'imagecustom recover %s' before using it as a base",
+				ErrUnsafe, JournalPath(path), path)
+		}
+		var err error
+		if created, err = createChild(path, opts.Child); err != nil {
+			return nil, err
+		}
+		path = opts.Child
+	}
+	img, err := openRWPath(path, opts)
+	if err != nil {
+		removeCreated(created)
+		return nil, err
+	}
+	img.created = created
+	return img, nil
+}
+
+func openRWPath(path string, opts *WriteOptions) (*Image, error) {
 	if _, err := os.Stat(JournalPath(path)); err == nil {
 		return nil, fmt.Errorf("%w: %s holds the undo journal of an interrupted write: run 'imagecustom recover %s' to restore the image first",
 			ErrUnsafe, JournalPath(path), path)

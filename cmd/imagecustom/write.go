@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -24,13 +23,10 @@ func (f *writeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.out, "out", "", "leave IMAGE untouched and write the changes to a new child disk `CHILD.vmdk`")
 }
 
-// errNoChildDisks explains the --out flag's current limit.
-var errNoChildDisks = errors.New("--out writes the changes to a VMDK child disk, which needs the vmdk package: not available in this build yet; " +
-	"use --dry-run to preview, or write in place (protected by the undo journal)")
-
 // dryRunReport is the --json shape of a write command's result.
 type writeReport struct {
 	DryRun  bool                 `json:"dry_run"`
+	Child   string               `json:"child,omitempty"` // --out: the child disk written`
 	Changes []imagecustom.Change `json:"changes"` // byte ranges of the disk changed (or that would be)
 	Bytes   int64                `json:"bytes"`   // their total
 }
@@ -38,13 +34,13 @@ type writeReport struct {
 // writeVolume runs fn on the image's volume opened for writing, then
 // commits — or, for a dry run, reports what would change.
 func (a *app) writeVolume(image string, wf *writeFlags, fn func(v *ntfs.Volume) error) error {
-	if wf.out != "" {
-		return errNoChildDisks
+	if wf.out != "" && wf.dryRun {
+		return usagef("--dry-run writes nothing, not even a child disk: use --dry-run or --out, not both")
 	}
 	if wf.partition < 0 {
 		return usagef("--partition %d: partitions are numbered from 1", wf.partition)
 	}
-	img, err := imagecustom.OpenRW(image, &imagecustom.WriteOptions{DryRun: wf.dryRun})
+	img, err := imagecustom.OpenRW(image, &imagecustom.WriteOptions{DryRun: wf.dryRun, Child: wf.out})
 	if err != nil {
 		return err
 	}
@@ -63,7 +59,7 @@ func (a *app) writeVolume(image string, wf *writeFlags, fn func(v *ntfs.Volume) 
 	if err != nil {
 		return err
 	}
-	rep := writeReport{DryRun: wf.dryRun, Changes: changes}
+	rep := writeReport{DryRun: wf.dryRun, Child: wf.out, Changes: changes}
 	if rep.Changes == nil {
 		rep.Changes = []imagecustom.Change{}
 	}
@@ -78,6 +74,9 @@ func (a *app) writeVolume(image string, wf *writeFlags, fn func(v *ntfs.Volume) 
 		for _, c := range changes {
 			fmt.Fprintf(a.stdout, "  0x%x +%d\n", c.Offset, c.Length)
 		}
+	}
+	if wf.out != "" && !a.quiet {
+		fmt.Fprintf(a.stderr, "wrote %d bytes of changes to %s, a child disk of %s (left untouched)\n", rep.Bytes, wf.out, image)
 	}
 	return nil
 }

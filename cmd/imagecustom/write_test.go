@@ -101,9 +101,23 @@ func TestWriteRefusals(t *testing.T) {
 		t.Errorf("recover: %d %q", code, out)
 	}
 
-	// --out needs the vmdk package.
-	if code, _, stderr := runCLI(t, "put", "--out", filepath.Join(t.TempDir(), "c.vmdk"), image, local, `\x.txt`); code != exitError || !strings.Contains(stderr, "vmdk") {
+	// --out writes a child disk and leaves the image as it was.
+	sum := fileSum(t, image)
+	child := filepath.Join(t.TempDir(), "c.vmdk")
+	if code, _, stderr := runCLI(t, "put", "--out", child, image, local, `\x.txt`); code != exitOK || !strings.Contains(stderr, "child disk of") {
 		t.Errorf("--out: exit %d %q", code, stderr)
+	}
+	if fileSum(t, image) != sum {
+		t.Error("put --out changed the image")
+	}
+	if code, out, _ := runCLI(t, "cat", child, `\x.txt`); code != exitOK || out == "" {
+		t.Errorf("cat from the child: exit %d %q", code, out)
+	}
+	if code, _, _ := runCLI(t, "cat", image, `\x.txt`); code == exitOK {
+		t.Error("the file written to the child is in the image")
+	}
+	if code, _, _ := runCLI(t, "put", "--out", child+"2", "--dry-run", image, local, `\x.txt`); code != exitUsage {
+		t.Errorf("--out with --dry-run: exit %d", code)
 	}
 	// Usage.
 	if code, _, _ := runCLI(t, "rm", image, `\`); code != exitUsage {
