@@ -27,8 +27,8 @@ func (f *writeFlags) add(cmd *cobra.Command) {
 type writeReport struct {
 	DryRun  bool                 `json:"dry_run"`
 	Child   string               `json:"child,omitempty"` // --out: the child disk written`
-	Changes []imagecustom.Change `json:"changes"` // byte ranges of the disk changed (or that would be)
-	Bytes   int64                `json:"bytes"`   // their total
+	Changes []imagecustom.Change `json:"changes"`         // byte ranges of the disk changed (or that would be)
+	Bytes   int64                `json:"bytes"`           // their total
 }
 
 // writeVolume runs fn on the image's volume opened for writing, then
