@@ -12,12 +12,18 @@ import (
 	"github.com/imagecustom/go-imagecustom/sysprep"
 )
 
-func readSpec(t testing.TB, name string) *sysprep.Spec {
+func readFile(t testing.TB, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", "specs", name))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+func readSpec(t testing.TB, name string) *sysprep.Spec {
+	t.Helper()
+	data := readFile(t, name)
 	spec, err := sysprep.Decode(data)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)

@@ -74,3 +74,16 @@ func ParseArch(s string) (Arch, error) {
 	}
 	return 0, fmt.Errorf("%w: unknown architecture %q (want x86, amd64 or arm64)", ErrUnsupported, s)
 }
+
+// supports reports whether family f exists for architecture a.
+func (f Family) supports(a Arch) bool {
+	switch f {
+	case Win2000:
+		return a == X86
+	case WinXP, Win2003:
+		return a == X86 || a == AMD64
+	case Vista:
+		return a == X86 || a == AMD64 || a == ARM64
+	}
+	return false
+}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -61,6 +62,9 @@ func Validate(spec *Spec, f Family) []Problem {
 type validator struct {
 	family   Family
 	problems []Problem
+	// ansi requires Windows-1252 text even on Vista, for values written
+	// into the ANSI scripts (the domain join's).
+	ansi bool
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -80,8 +84,11 @@ func (v *validator) text(path, s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if isBreak(r) {
 			v.add(path, "%q contains a control character or line break", s)
+			return false
+		}
+		if !v.ansiOK(path, r) {
 			return false
 		}
 		if strings.ContainsRune(unsafeChars, r) {
@@ -92,6 +99,12 @@ func (v *validator) text(path, s string) bool {
 	return true
 }
 
+// isBreak reports a control character, or a Unicode line or paragraph
+// separator, or a format character that could hide text.
+func isBreak(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r)
+}
+
 // noLineBreak checks a free-form value (a command, a password): valid
 // UTF-8 without control characters. The renderers escape everything else.
 func (v *validator) noLineBreak(path, s string) bool {
@@ -100,12 +113,25 @@ func (v *validator) noLineBreak(path, s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if isBreak(r) {
 			v.add(path, "contains a control character or line break")
+			return false
+		}
+		if !v.ansiOK(path, r) {
 			return false
 		}
 	}
 	return true
+}
+
+// ansiOK checks that r can be written to the ANSI (Windows-1252) files
+// of Windows 2000–2003.
+func (v *validator) ansiOK(path string, r rune) bool {
+	if _, ok := ansiRune(r); ok || !(v.family.legacy() || v.ansi) {
+		return true
+	}
+	v.add(path, "contains %q, which %v's ANSI (Windows-1252) files cannot hold", r, v.family)
+	return false
 }
 
 // netbiosName checks a computer name: at most max characters, letters,
@@ -180,11 +206,14 @@ func (v *validator) password(path string, p *Password) {
 			}
 		}
 	case p.Encoded != "":
-		if v.family == Vista {
-			if _, err := base64.StdEncoding.DecodeString(p.Encoded); err != nil {
-				v.add(path+".encoded", "not base64, as unattend.xml's encoded passwords are")
+		switch v.family {
+		case Vista:
+			if _, ok := decodePassword(p.Encoded, "AdministratorPassword"); !ok {
+				v.add(path+".encoded", "not an encoded unattend.xml AdministratorPassword (base64 of UTF-16LE password + \"AdministratorPassword\")")
 			}
-		} else {
+		case Win2000:
+			v.add(path+".encoded", "Windows 2000's sysprep.inf takes the password only in plain text")
+		default:
 			v.text(path+".encoded", p.Encoded)
 		}
 	}
@@ -250,6 +279,8 @@ func (v *validator) identity(id *Identity) {
 }
 
 func (v *validator) membership(m *Membership) {
+	v.ansi = true // the join script is ANSI on every family
+	defer func() { v.ansi = false }()
 	set := 0
 	for _, s := range []string{m.Workgroup, m.Domain, m.OfflineJoinBlob} {
 		if s != "" {
