@@ -173,3 +173,16 @@ func TestSysprepRenderErrors(t *testing.T) {
 		t.Errorf("second fault not reported: %d %s", code, stderr)
 	}
 }
+
+func TestSysprepRenderVCenterXML(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	spec := filepath.Join("..", "..", "sysprep", "testdata", "vcenter", "sysprep-static-domain.xml")
+	code, stdout, stderr := runCLI(t, "sysprep", "render", "--spec", spec, "--os", "vista", "--out", out)
+	if code != exitOK || !strings.Contains(stdout, "join-domain") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "sysprep", "render", "--spec", filepath.Join(filepath.Dir(spec), "encrypted-password.xml"), "--os", "vista", "--out", out)
+	if code != exitError || !strings.Contains(stderr, "spec.identity.guiUnattended.password") {
+		t.Errorf("encrypted password: exit %d, %s", code, stderr)
+	}
+}
