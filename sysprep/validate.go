@@ -17,8 +17,8 @@ import (
 // missing values (domain credentials), addresses (syntax, duplicate MACs,
 // gateways outside their subnet), time zones, what the family supports,
 // and characters that could break out of the files the value is written
-// to: line breaks anywhere, and in names also quotes, '%', '&', '<' and
-// '>'.
+// to: control characters and line breaks anywhere, and in names also
+// double quotes, '%', '&', '<', '>', '|' and '^'.
 func Validate(spec *Spec, f Family) []Problem {
 	v := validator{family: f}
 	if _, ok := familyNames[f]; !ok {
@@ -72,9 +72,11 @@ func (v *validator) add(path, format string, args ...any) {
 }
 
 // unsafeChars are the characters refused in names and other plain values:
-// each could end a quoted INI value, start an INF string substitution, a
-// cmd.exe command separator or redirection, or XML markup.
-const unsafeChars = "\"'%&<>|^"
+// each could end a quoted INI or VBScript value, start an INF string
+// substitution or cmd.exe variable, separate or redirect cmd.exe
+// commands, or start XML markup. (A single quote is harmless in all the
+// generated files, and common in names: O'Brien.)
+const unsafeChars = "\"%&<>|^"
 
 // text checks a plain value: valid UTF-8, no control characters, none of
 // unsafeChars.
@@ -92,7 +94,7 @@ func (v *validator) text(path, s string) bool {
 			return false
 		}
 		if strings.ContainsRune(unsafeChars, r) {
-			v.add(path, "%q contains %q, which is not allowed here (quotes, %%, &, <, >, | and ^ could break out of the generated files)", s, r)
+			v.add(path, "%q contains %q, which is not allowed here (double quotes, %%, &, <, >, | and ^ could break out of the generated files)", s, r)
 			return false
 		}
 	}

@@ -191,3 +191,13 @@ func TestTimeZoneIndex(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateAllowsApostrophe(t *testing.T) {
+	s := validSpec()
+	s.Identity.FullName = "Pat O'Brien"
+	s.Identity.OrgName = "O'Brien & Sons"
+	p := sysprep.Validate(s, sysprep.WinXP)
+	if len(p) != 1 || p[0].Path != "identity.orgName" {
+		t.Errorf("problems %v, want only the & in identity.orgName", p)
+	}
+}

@@ -111,8 +111,9 @@ func (r *rendering) vista() error {
 			}
 			tcpip = append(tcpip, iface)
 		}
+		// Element orders follow Microsoft's examples for each component.
 		if len(a.DNSServers) > 0 || a.DNSDomain != "" {
-			iface := item("Interface", "")
+			iface := item("Interface", "", txt("Identifier", mac))
 			if a.DNSDomain != "" {
 				iface.add(txt("DNSDomain", a.DNSDomain))
 			}
@@ -123,21 +124,24 @@ func (r *rendering) vista() error {
 				}
 				iface.add(list)
 			}
-			iface.add(txt("Identifier", mac))
 			dns = append(dns, iface)
 		}
 		if len(a.WINS) > 0 || (a.NetBIOS != "" && a.NetBIOS != "dhcp") {
-			iface := item("Interface", "", txt("Identifier", mac))
+			iface := item("Interface", "")
 			if len(a.WINS) > 0 {
 				list := el("NameServerList")
 				for j, s := range a.WINS {
-					list.add(item("IpAddress", strconv.Itoa(j+1)).setText(s))
+					// NetBT's keys are "IpAddress1", "IpAddress2" in
+					// Microsoft's example, not the bare numbers of
+					// DNS-Client.
+					list.add(item("IpAddress", "IpAddress"+strconv.Itoa(j+1)).setText(s))
 				}
 				iface.add(list)
 			}
 			if a.NetBIOS != "" {
 				iface.add(txt("NetbiosOptions", map[string]string{"dhcp": "0", "enabled": "1", "disabled": "2"}[a.NetBIOS]))
 			}
+			iface.add(txt("Identifier", mac))
 			netbt = append(netbt, iface)
 		}
 		r.step(StepNetwork, PhaseSpecialize, unattendPath, "%s", adapterDetail(a))
