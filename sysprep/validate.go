@@ -191,6 +191,8 @@ func (v *validator) password(path string, p *Password) {
 		return
 	}
 	switch {
+	case p.Plain == "" && p.Encoded == "":
+		v.add(path, "empty: give plain or encoded (leave the field out to keep the password)")
 	case p.Plain != "" && p.Encoded != "":
 		v.add(path, "give plain or encoded, not both")
 	case p.Plain != "":
@@ -322,7 +324,9 @@ func (v *validator) membership(m *Membership) {
 		}
 	}
 	v.text("membership.domainUser", m.DomainUser)
-	v.password("membership.domainPassword", m.DomainPassword)
+	if p := m.DomainPassword; p != nil && (p.Plain != "" || p.Encoded != "") {
+		v.password("membership.domainPassword", p)
+	}
 	if m.OU != "" && v.text("membership.ou", m.OU) && !strings.Contains(m.OU, "=") {
 		v.add("membership.ou", "%q is not a distinguished name such as OU=Web,DC=example,DC=com", m.OU)
 	}

@@ -140,6 +140,10 @@ func TestValidateProblems(t *testing.T) {
 		{"bad product key", sysprep.Vista, func(s *sysprep.Spec) {
 			s.Identity.ProductKey = "ABC"
 		}, []string{`identity.productKey: "ABC" is not five groups`}},
+		{"empty password", sysprep.Vista, func(s *sysprep.Spec) {
+			s.Identity.AdminPassword = &sysprep.Password{}
+			s.Membership.DomainPassword = &sysprep.Password{}
+		}, []string{"identity.adminPassword: empty", "membership.domainPassword: missing"}},
 		{"autologon without password", sysprep.Vista, func(s *sysprep.Spec) {
 			s.Identity.AdminPassword = nil
 		}, []string{"identity.autoLogonCount: automatic logon needs identity.adminPassword"}},
