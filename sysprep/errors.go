@@ -36,6 +36,7 @@ type FieldError struct {
 	Detail string // e.g. `"ten" is not an integer`
 }
 
+// Error returns "line N: path: kind: detail".
 func (e *FieldError) Error() string {
 	var b strings.Builder
 	if e.Line > 0 {
@@ -56,10 +57,11 @@ func (e *FieldError) Unwrap() error { return e.Err }
 
 // DecodeError lists every fault found in a spec, in input order.
 type DecodeError struct {
-	Format string // "yaml", "json" or "vcenter"
-	Fields []*FieldError
+	Format string        // "yaml", "json" or "vcenter"
+	Fields []*FieldError // at least one
 }
 
+// Error lists every fault, separated by semicolons.
 func (e *DecodeError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "sysprep: %s spec", e.Format)
@@ -100,9 +102,10 @@ func (p Problem) String() string {
 // ProblemsError is the error of [Render] for a spec that [Validate]
 // rejects. It unwraps to ErrInvalid.
 type ProblemsError struct {
-	Problems []Problem
+	Problems []Problem // every problem, as Validate returns them
 }
 
+// Error names the first problem and how many there are.
 func (e *ProblemsError) Error() string {
 	if len(e.Problems) == 1 {
 		return "sysprep: invalid spec: " + e.Problems[0].String()

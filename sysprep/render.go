@@ -9,8 +9,8 @@ import (
 
 // Options choose what [Render] renders for.
 type Options struct {
-	Family Family
-	Arch   Arch // 0 means X86
+	Family Family // the OS family to render for
+	Arch   Arch   // its architecture; 0 means X86
 	// SystemRoot is the Windows folder of the image, `\Windows` or
 	// `\WINNT`; empty means `\WINNT` for Win2000 and `\Windows` otherwise.
 	SystemRoot string
@@ -23,8 +23,8 @@ type Options struct {
 // caller (the image layer) places Files, applies Registry and merges
 // RegFiles; this package does neither.
 type Result struct {
-	Family Family
-	Arch   Arch
+	Family Family // the family rendered for
+	Arch   Arch   // the architecture rendered for
 	// ComputerName is the name the machine gets: the spec's, one made
 	// from its prefix, or "*" (Windows picks one).
 	ComputerName string
@@ -78,8 +78,8 @@ type RegValue struct {
 	// Key is the full key path, `HKLM\SYSTEM\Setup`; CurrentControlSet
 	// stands for the control sets Select names.
 	Key     string
-	Name    string
-	Type    RegType
+	Name    string   // the value's name; "" for the key's default value
+	Type    RegType  // which of the data fields below holds the data
 	String  string   // REG_SZ data
 	Strings []string // REG_MULTI_SZ data
 	DWord   uint32   // REG_DWORD data
@@ -131,10 +131,10 @@ const (
 
 // Step is one step of the customization.
 type Step struct {
-	Kind   StepKind
-	Phase  string // one of the Phase constants
-	File   string // the target path of the file that carries the step; "" for the image layer's own
-	Detail string // e.g. the adapter's MAC and address
+	Kind   StepKind // what the step does
+	Phase  string   // one of the Phase constants
+	File   string   // the target path of the file that carries the step; "" for the image layer's own
+	Detail string   // e.g. the adapter's MAC and address
 }
 
 // String returns a one-line description.

@@ -9,9 +9,9 @@ package sysprep
 //
 // The YAML and JSON forms use the json field names below; see [Decode].
 type Spec struct {
-	Identity   Identity   `json:"identity"`
-	Membership Membership `json:"membership"`
-	Network    Network    `json:"network"`
+	Identity   Identity   `json:"identity"`   // name, owner, time zone, passwords
+	Membership Membership `json:"membership"` // workgroup or domain
+	Network    Network    `json:"network"`    // adapters and DNS suffixes
 	// RunOnce lists commands run, in order, at the first logon of a user
 	// (vSphere's guiRunOnce). On Windows 2000, XP and 2003 they need an
 	// automatic logon: Identity.AutoLogonCount above zero.
@@ -63,15 +63,15 @@ type Identity struct {
 // XP and 2003 the hash Setup Manager writes with
 // EncryptedAdminPassword=Yes. Exactly one of the two is set.
 type Password struct {
-	Plain   string `json:"plain,omitempty"`
-	Encoded string `json:"encoded,omitempty"`
+	Plain   string `json:"plain,omitempty"`   // the password itself
+	Encoded string `json:"encoded,omitempty"` // as the answer file stores it
 }
 
 // Membership says which workgroup or domain the machine joins. At most
 // one of Workgroup, Domain and OfflineJoinBlob is set; none means the
 // default workgroup.
 type Membership struct {
-	Workgroup string `json:"workgroup,omitempty"`
+	Workgroup string `json:"workgroup,omitempty"` // the workgroup to join, NetBIOS rules
 	// Domain is the DNS or NetBIOS name of the domain to join, with the
 	// account DomainUser (user, DOMAIN\user or user@domain) and its
 	// password.
@@ -90,7 +90,7 @@ type Membership struct {
 
 // Network is the TCP/IP configuration.
 type Network struct {
-	Adapters []Adapter `json:"adapters,omitempty"`
+	Adapters []Adapter `json:"adapters,omitempty"` // each matched by MAC address
 	// DNSSuffixes is the global DNS suffix search list.
 	DNSSuffixes []string `json:"dnsSuffixes,omitempty"`
 }
@@ -111,7 +111,7 @@ type Adapter struct {
 	// IPv6 lists static IPv6 addresses with prefix length,
 	// "2001:db8::10/64" (Vista and later).
 	IPv6         []string `json:"ipv6,omitempty"`
-	IPv6Gateways []string `json:"ipv6Gateways,omitempty"`
+	IPv6Gateways []string `json:"ipv6Gateways,omitempty"` // IPv6 default gateways
 }
 
 // Static reports whether the adapter has a static IPv4 address.
@@ -123,9 +123,9 @@ func (a *Adapter) Static() bool {
 // text (Content), written to Path, a path in the Windows volume such as
 // `\Windows\Setup\Scripts\extra.cmd`.
 type File struct {
-	Path    string `json:"path"`
-	Source  string `json:"source,omitempty"`
-	Content string `json:"content,omitempty"`
+	Path    string `json:"path"`              // the target path in the volume
+	Source  string `json:"source,omitempty"`  // a local file to copy
+	Content string `json:"content,omitempty"` // or the file's text
 }
 
 // BootHook names a native program to run at boot before Windows starts,
