@@ -186,3 +186,16 @@ func TestSysprepRenderVCenterXML(t *testing.T) {
 		t.Errorf("encrypted password: exit %d, %s", code, stderr)
 	}
 }
+
+func TestSysprepRenderStdin(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	spec := strings.Replace(cliSpec, "files:\n  - path: \\Windows\\extra.txt\n    source: extra.txt\n", "", 1)
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"sysprep", "render", "--spec", "-", "--os", "vista", "--out", out}, strings.NewReader(spec), &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "Windows", "Panther", "unattend.xml")); err != nil {
+		t.Error(err)
+	}
+}
