@@ -2,8 +2,10 @@ package sysprep_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -34,7 +36,12 @@ func checkDecoded(t *testing.T, spec *sysprep.Spec) {
 		if len(sysprep.Validate(spec, tg.family)) > 0 {
 			continue
 		}
-		if _, err := sysprep.Render(spec, sysprep.Options{Family: tg.family, Arch: tg.arch, Rand: bytes.NewReader(make([]byte, 8))}); err != nil {
+		_, err := sysprep.Render(spec, sysprep.Options{Family: tg.family, Arch: tg.arch, Rand: bytes.NewReader(make([]byte, 8))})
+		var pe *sysprep.ProblemsError
+		if errors.As(err, &pe) && strings.HasPrefix(pe.Problems[0].Path, "files[") {
+			continue // a file where the rendering writes one: found only by Render
+		}
+		if err != nil {
 			t.Fatalf("%v %v: a valid spec does not render: %v", tg.family, tg.arch, err)
 		}
 	}

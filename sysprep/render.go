@@ -192,6 +192,9 @@ func Render(spec *Spec, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p := r.collisions(); len(p) > 0 {
+		return nil, &ProblemsError{Problems: p}
+	}
 	r.prependOffline()
 	return r.res, nil
 }
@@ -247,6 +250,29 @@ func (r *rendering) offline() {
 		p, _ := imagePath(f.Path) // Validate checked it
 		r.res.Files = append(r.res.Files, File{Path: p, Source: f.Source, Content: f.Content})
 	}
+}
+
+// collisions reports the spec's files whose target path is also one the
+// renderer writes (or another of the spec's): one would overwrite the
+// other.
+func (r *rendering) collisions() []Problem {
+	var problems []Problem
+	first := map[string]int{} // lower-case path → index in Files
+	for i, f := range r.res.Files {
+		key := strings.ToLower(f.Path)
+		j, dup := first[key]
+		if !dup {
+			first[key] = i
+			continue
+		}
+		// The spec's files come first in r.res.Files.
+		if j < len(r.spec.Files) && i < len(r.spec.Files) {
+			problems = append(problems, Problem{Path: fmt.Sprintf("files[%d].path", i), Message: fmt.Sprintf("%s is also files[%d]'s", f.Path, j)})
+		} else {
+			problems = append(problems, Problem{Path: fmt.Sprintf("files[%d].path", j), Message: fmt.Sprintf("%s is a file the %v rendering writes", f.Path, r.opts.Family)})
+		}
+	}
+	return problems
 }
 
 // prependOffline puts the image layer's own steps, and the boot hook,

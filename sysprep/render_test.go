@@ -270,6 +270,36 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
+func TestFileCollisions(t *testing.T) {
+	spec := readSpec(t, "dhcp-workgroup.yaml")
+	spec.Files = []sysprep.File{
+		{Path: `\Windows\a.txt`, Content: "a"},
+		{Path: `C:/windows/SETUP/Scripts/SetupComplete.cmd`, Content: "mine"},
+		{Path: `\WINDOWS\A.TXT`, Content: "b"},
+	}
+	problems := func() []string {
+		_, err := sysprep.Render(spec, sysprep.Options{Family: sysprep.Vista})
+		var pe *sysprep.ProblemsError
+		if !errors.As(err, &pe) {
+			t.Fatalf("err %v", err)
+		}
+		var got []string
+		for _, p := range pe.Problems {
+			got = append(got, p.String())
+		}
+		return got
+	}
+	// Two of the spec's files: Validate.
+	if diff := cmp.Diff([]string{`files[2].path: \WINDOWS\A.TXT is also files[0]'s`}, problems()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// A spec's file where the rendering writes one: Render.
+	spec.Files = spec.Files[:2]
+	if diff := cmp.Diff([]string{`files[1].path: \Windows\Setup\Scripts\SetupComplete.cmd is a file the vista rendering writes`}, problems()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 func TestComputerNamePrefix(t *testing.T) {
 	spec := readSpec(t, "dhcp-workgroup.yaml")
 	r, err := sysprep.Render(spec, sysprep.Options{Family: sysprep.Vista, Rand: bytes.NewReader([]byte{0, 1, 35, 36})})

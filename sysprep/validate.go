@@ -38,8 +38,16 @@ func Validate(spec *Spec, f Family) []Problem {
 	if len(spec.RunOnce) > 0 && f.legacy() && spec.Identity.AutoLogonCount == 0 {
 		v.add("runOnce", "on %v run-once commands need an automatic logon: set identity.autoLogonCount", f)
 	}
+	paths := map[string]int{}
 	for i, file := range spec.Files {
 		v.file(fmt.Sprintf("files[%d]", i), &file)
+		if p, err := imagePath(file.Path); err == nil {
+			if j, dup := paths[strings.ToLower(p)]; dup {
+				v.add(fmt.Sprintf("files[%d].path", i), "%s is also files[%d]'s", p, j)
+			} else {
+				paths[strings.ToLower(p)] = i
+			}
+		}
 	}
 	for i, r := range spec.RegFiles {
 		p := fmt.Sprintf("regFiles[%d]", i)

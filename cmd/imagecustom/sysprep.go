@@ -118,6 +118,10 @@ each problem with its field path and exits with 4, writing nothing.`,
 				return a.printSpecProblems(problems)
 			}
 			res, err := sysprep.Render(spec, sysprep.Options{Family: f, Arch: ar})
+			var pe *sysprep.ProblemsError
+			if errors.As(err, &pe) { // a file where the rendering writes one
+				return a.printSpecProblems(pe.Problems)
+			}
 			if err != nil {
 				return err
 			}

@@ -199,3 +199,12 @@ func TestSysprepRenderStdin(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestSysprepRenderFileCollision(t *testing.T) {
+	spec := writeSpec(t, strings.Replace(cliSpec, `\Windows\extra.txt`, `\Windows\Panther\unattend.xml`, 1))
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, _ := runCLI(t, "sysprep", "render", "--spec", spec, "--os", "vista", "--out", out)
+	if code != exitProblems || !strings.Contains(stdout, "files[0].path: \\Windows\\Panther\\unattend.xml is a file the vista rendering writes") {
+		t.Errorf("exit %d: %s", code, stdout)
+	}
+}
