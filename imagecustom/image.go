@@ -56,6 +56,7 @@ type Partition struct {
 	Type   string // MBR type byte ("0x07"), GPT type GUID, or "" for a bare volume
 	Name   string // GPT partition name
 	GUID   string // GPT unique partition GUID
+	Active bool   // MBR: the boot indicator (0x80) is set
 	// FS names the file system found: "ntfs", "fat32", "fat", "exfat",
 	// "refs", "bitlocker", or "" when not recognised.
 	FS string

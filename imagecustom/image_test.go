@@ -39,7 +39,7 @@ func TestOpenFixtures(t *testing.T) {
 					fs = "fat32"
 				}
 				want = append(want, imagecustom.Partition{Index: i + 1, Offset: p.Offset, Size: p.Size,
-					Type: p.Type, Name: p.Name, GUID: p.GUID, FS: fs})
+					Type: p.Type, Name: p.Name, GUID: p.GUID, Active: p.Active, FS: fs})
 			}
 			if diff := cmp.Diff(want, img.Partitions()); diff != "" {
 				t.Errorf("partitions (-want +got):\n%s", diff)

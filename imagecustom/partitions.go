@@ -72,6 +72,7 @@ func readPartitions(r io.ReaderAt, size int64) (string, []Partition, error) {
 			Offset: int64(p.Start) * sectorSize,
 			Size:   int64(p.Size) * sectorSize,
 			Type:   fmt.Sprintf("0x%02x", byte(p.Type)),
+			Active: p.Bootable,
 		})
 	}
 	return "mbr", clip(parts, size), nil

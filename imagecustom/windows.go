@@ -16,8 +16,13 @@ import (
 // Windows describes a Windows installation found in an image, from its
 // registry and files, as [Image.Windows] reports it.
 type Windows struct {
-	Partition  int    // the system volume's partition index
-	SystemRoot string // `\Windows` or `\WINNT`, from the volume's root
+	Partition int // the system volume's partition index
+	// BootPartition is the partition the firmware starts Windows from:
+	// on GPT the EFI system partition, on MBR the active partition (the
+	// system volume itself on most installs), on a bare volume the volume;
+	// 0 when the disk has none.
+	BootPartition int
+	SystemRoot    string // `\Windows` or `\WINNT`, from the volume's root
 	// Name is the marketing name derived from the version, build and
 	// installation type: "Windows XP", "Windows 11", "Windows Server 2019".
 	// ProductName is what the registry says, which for Windows 11 is still
@@ -80,6 +85,7 @@ func (img *Image) Windows() ([]Windows, error) {
 				continue
 			}
 			w.Partition = p.Index
+			w.BootPartition = img.bootPartition()
 			out = append(out, *w)
 		}
 	}
@@ -90,6 +96,23 @@ func (img *Image) Windows() ([]Windows, error) {
 		return nil, fmt.Errorf("%w: no NTFS volume holds Windows (a System32\\config\\SYSTEM hive)", ErrNoVolume)
 	}
 	return out, nil
+}
+
+// espType is the GPT type GUID of an EFI system partition.
+const espType = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+
+// bootPartition returns the index of the partition the firmware boots
+// from, 0 when there is none.
+func (img *Image) bootPartition() int {
+	for _, p := range img.partitions {
+		switch {
+		case img.scheme == "gpt" && strings.EqualFold(p.Type, espType),
+			img.scheme == "mbr" && p.Active,
+			img.scheme == "none":
+			return p.Index
+		}
+	}
+	return 0
 }
 
 // maxHiveRead bounds a hive read from a volume for detection.

@@ -19,36 +19,45 @@ func TestWindows(t *testing.T) {
 		want imagecustom.Windows
 	}{
 		{testimg.WinXP(), imagecustom.Windows{
-			Partition: 1, SystemRoot: `\WINDOWS`, Name: "Windows XP", ProductName: "Microsoft Windows XP",
+			Partition: 1, BootPartition: 1, SystemRoot: `\WINDOWS`, Name: "Windows XP", ProductName: "Microsoft Windows XP",
 			ProductType: "WinNT", Major: 5, Minor: 1, Build: 2600, ServicePack: "Service Pack 3",
 			Family: "winxp", Arch: "x86", ComputerName: "WINXP-GOLD",
 			Current: 1, Default: 1, Failed: 0, LastKnownGood: 2,
 		}},
 		{testimg.Win10(), imagecustom.Windows{
-			Partition: 3, SystemRoot: `\Windows`, Name: "Windows 10", ProductName: "Windows 10 Pro",
+			Partition: 3, BootPartition: 1, SystemRoot: `\Windows`, Name: "Windows 10", ProductName: "Windows 10 Pro",
 			EditionID: "Professional", InstallationType: "Client",
 			ProductType: "WinNT", Major: 10, Minor: 0, Build: 19045,
 			Family: "vista", Arch: "amd64", ComputerName: "DESKTOP-7K2M9QF",
 			Current: 1, Default: 1, Failed: 0, LastKnownGood: 1,
 		}},
 	} {
-		t.Run(tc.disk.Name, func(t *testing.T) {
-			img, err := imagecustom.Open(testimg.Path(t, tc.disk.Name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
-			got, err := img.Windows()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff([]imagecustom.Windows{tc.want}, got); diff != "" {
-				t.Errorf("Windows() (-want +got):\n%s", diff)
-			}
-			if got[0].CurrentControlSet() != "ControlSet001" {
-				t.Errorf("CurrentControlSet() = %q", got[0].CurrentControlSet())
-			}
-		})
+		for _, format := range append([]string{"raw"}, testimg.VMDKSubformats()...) {
+			t.Run(tc.disk.Name+"/"+format, func(t *testing.T) {
+				path := testimg.Path(t, tc.disk.Name)
+				if format != "raw" {
+					if testing.Short() {
+						t.Skip("VMDK conversions")
+					}
+					path = testimg.VMDK(t, tc.disk, format)
+				}
+				img, err := imagecustom.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer img.Close()
+				got, err := img.Windows()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff([]imagecustom.Windows{tc.want}, got); diff != "" {
+					t.Errorf("Windows() (-want +got):\n%s", diff)
+				}
+				if got[0].CurrentControlSet() != "ControlSet001" {
+					t.Errorf("CurrentControlSet() = %q", got[0].CurrentControlSet())
+				}
+			})
+		}
 	}
 }
 

@@ -24,11 +24,13 @@ type partitionJSON struct {
 	Type   string `json:"type"`
 	Name   string `json:"name,omitempty"`
 	GUID   string `json:"guid,omitempty"`
-	FS     string `json:"fs"` // ntfs, fat32, fat, exfat, refs, bitlocker, ""
+	Active bool   `json:"active,omitempty"` // MBR boot indicator
+	FS     string `json:"fs"`               // ntfs, fat32, fat, exfat, refs, bitlocker, ""
 }
 
 type windowsJSON struct {
 	Partition         int      `json:"partition"`
+	BootPartition     int      `json:"boot_partition"` // EFI system partition, or the active one; 0: none
 	SystemRoot        string   `json:"system_root"`
 	Name              string   `json:"name"`
 	ProductName       string   `json:"product_name"`
@@ -61,14 +63,14 @@ func (a *app) infoCommand() *cobra.Command {
 				Partitions: []partitionJSON{}, Windows: []windowsJSON{}}
 			for _, p := range img.Partitions() {
 				doc.Partitions = append(doc.Partitions, partitionJSON{Index: p.Index, Offset: p.Offset, Size: p.Size,
-					Type: p.Type, Name: p.Name, GUID: p.GUID, FS: p.FS})
+					Type: p.Type, Name: p.Name, GUID: p.GUID, Active: p.Active, FS: p.FS})
 			}
 			wins, err := img.Windows()
 			if err != nil && !errors.Is(err, imagecustom.ErrNoVolume) {
 				return err
 			}
 			for _, w := range wins {
-				doc.Windows = append(doc.Windows, windowsJSON{Partition: w.Partition, SystemRoot: w.SystemRoot,
+				doc.Windows = append(doc.Windows, windowsJSON{Partition: w.Partition, BootPartition: w.BootPartition, SystemRoot: w.SystemRoot,
 					Name: w.Name, ProductName: w.ProductName, EditionID: w.EditionID, InstallationType: w.InstallationType,
 					ProductType: w.ProductType, Version: fmt.Sprintf("%d.%d", w.Major, w.Minor), Build: w.Build,
 					ServicePack: w.ServicePack, Family: w.Family, Arch: w.Arch, ComputerName: w.ComputerName,
@@ -89,6 +91,9 @@ func (a *app) infoCommand() *cobra.Command {
 				}
 				if p.Name != "" {
 					line += fmt.Sprintf(" %q", p.Name)
+				}
+				if p.Active {
+					line += " active"
 				}
 				fmt.Fprintln(out, line)
 			}
@@ -112,6 +117,9 @@ func (a *app) infoCommand() *cobra.Command {
 				fmt.Fprintf(out, "  arch:     %s\n", w.Arch)
 				fmt.Fprintf(out, "  family:   %s\n", w.Family)
 				fmt.Fprintf(out, "  root:     partition %d %s\n", w.Partition, w.SystemRoot)
+				if w.BootPartition != 0 {
+					fmt.Fprintf(out, "  boot:     partition %d\n", w.BootPartition)
+				}
 				if w.ComputerName != "" {
 					fmt.Fprintf(out, "  computer: %s\n", w.ComputerName)
 				}

@@ -35,12 +35,12 @@ func TestInfo(t *testing.T) {
 	}
 	w := doc.Windows[0]
 	if w.Name != "Windows 10" || w.Version != "10.0" || w.Build != 19045 || w.Arch != "amd64" || w.Family != "vista" ||
-		w.CurrentControlSet != "ControlSet001" || w.Partition != 3 || w.SystemRoot != `\Windows` {
+		w.CurrentControlSet != "ControlSet001" || w.Partition != 3 || w.BootPartition != 1 || w.SystemRoot != `\Windows` {
 		t.Errorf("windows: %+v", w)
 	}
 	code, out, _ = runCLI(t, "info", testimg.Path(t, testimg.WinXP().Name))
 	for _, want := range []string{"format:     raw", "partitions: mbr", "windows:    Windows XP (Microsoft Windows XP)",
-		"version:  5.1 build 2600 Service Pack 3", "arch:     x86", "family:   winxp", `root:     partition 1 \WINDOWS`, "computer: WINXP-GOLD"} {
+		"version:  5.1 build 2600 Service Pack 3", "arch:     x86", "family:   winxp", `root:     partition 1 \WINDOWS`, "computer: WINXP-GOLD", "boot:     partition 1", "type 0x07 active"} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("info: exit %d, output lacks %q:\n%s", code, want, out)
 		}

@@ -37,6 +37,8 @@ type Partition struct {
 	Type string // MBR type byte ("0x07") or GPT type GUID
 	GUID string // GPT unique partition GUID
 	Name string // GPT partition name
+	// Active says the MBR boot indicator is set.
+	Active bool
 }
 
 // WinXP is the Windows XP SP3 (x86) fixture: a 256 MiB MBR disk with one
@@ -47,7 +49,7 @@ func WinXP() Disk {
 		Name:       "winxp.raw",
 		Manifest:   "winxp.manifest",
 		System:     sys,
-		Partitions: []Partition{{Range: sys, Type: "0x07"}},
+		Partitions: []Partition{{Range: sys, Type: "0x07", Active: true}},
 		DiskID:     "0x7c3e5a12",
 	}
 }
