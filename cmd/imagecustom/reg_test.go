@@ -222,3 +222,26 @@ func TestRegOnImage(t *testing.T) {
 		t.Errorf("fsck after reg edits: %d %q %q", code, out, errOut)
 	}
 }
+
+// TestRegOnImageRefusesDirtyHive puts a dirty hive without usable logs in
+// an image as its SECURITY hive: reading it works, editing it is refused
+// (exit 3) and leaves the image as it was.
+func TestRegOnImageRefusesDirtyHive(t *testing.T) {
+	image := testimg.Copy(t, testimg.WinXP().Name)
+	dirty := filepath.Join(t.TempDir(), "SECURITY")
+	os.WriteFile(dirty, testimg.Bytes(t, "real/hives/SECURITY"), 0o644) // sequence 107/106, no logs
+	if code, _, errOut := runCLI(t, "put", image, dirty, `\WINDOWS\system32\config\SECURITY`); code != exitOK {
+		t.Fatalf("put: %d %s", code, errOut)
+	}
+	sum := fileSum(t, image)
+	if code, out, errOut := runCLI(t, "reg", "get", image, `HKLM\SECURITY\Policy`); code != exitOK || out == "" {
+		t.Errorf("reading the dirty hive: %d %q %q", code, out, errOut)
+	}
+	code, _, errOut := runCLI(t, "reg", "set", image, `HKLM\SECURITY\Policy`, "x", "--type", "REG_DWORD", "1")
+	if code != exitRefused || !strings.Contains(errOut, "dirty") {
+		t.Errorf("editing the dirty hive: exit %d %q", code, errOut)
+	}
+	if fileSum(t, image) != sum {
+		t.Error("the refused edit changed the image")
+	}
+}
