@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	diskfs "github.com/diskfs/go-diskfs"
 	"github.com/diskfs/go-diskfs/backend"
 	"github.com/diskfs/go-diskfs/partition"
 	"github.com/diskfs/go-diskfs/partition/gpt"
@@ -37,11 +38,48 @@ func wantParts(d testimg.Disk) []part {
 	return ps
 }
 
-// The tests drive go-diskfs through the calls diskfs.OpenBackend and its
-// disk.Disk make on a backend — Stat for the size and file type,
-// partition.Read for GetPartitionTable, Table.Write with Writable for
-// Partition — without importing the top-level diskfs package, whose file
-// systems would add eight modules (logrus, x/sys, lz4…) to go.mod.
+// TestOpenBackend is the use the adapter is for: diskfs.OpenBackend over
+// a VMDK, and go-diskfs's own GetPartitionTable. (The top-level diskfs
+// package brings its file systems' modules into go.mod; they are only
+// needed by this test, and no binary of ours links them.)
+func TestOpenBackend(t *testing.T) {
+	for _, d := range testimg.Disks() {
+		t.Run(d.Name, func(t *testing.T) {
+			disk, err := vmdk.Open(testimg.VMDK(t, d, "monolithicSparse"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dd, err := diskfs.OpenBackend(disk.Backend())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dd.Close()
+			if dd.Size != disk.Size() {
+				t.Errorf("diskfs: %d bytes, the disk %d", dd.Size, disk.Size())
+			}
+			table, err := dd.GetPartitionTable()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []part
+			for _, p := range table.GetPartitions() {
+				if p.GetSize() > 0 {
+					got = append(got, part{Start: p.GetStart() / 512, Sectors: p.GetSize() / 512})
+				}
+			}
+			var want []part
+			for _, p := range wantParts(d) {
+				want = append(want, part{Start: p.Start, Sectors: p.Sectors})
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("diskfs partitions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The other tests drive go-diskfs's partition packages directly, as
+// disk.Disk does, to check the backend call by call.
 
 // openBackend checks the backend as diskfs.OpenBackend does: a regular
 // file with a size.
