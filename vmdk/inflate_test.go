@@ -162,8 +162,16 @@ func BenchmarkInflate(b *testing.B) {
 // zlib checksum, to set against BenchmarkInflate.
 func BenchmarkAdler32(b *testing.B) {
 	g := testGrains()[1]
-	b.SetBytes(int64(len(g)))
-	for b.Loop() {
-		adler32.Checksum(g)
-	}
+	b.Run("ours", func(b *testing.B) {
+		b.SetBytes(int64(len(g)))
+		for b.Loop() {
+			adler32Sum(g)
+		}
+	})
+	b.Run("hash-adler32", func(b *testing.B) {
+		b.SetBytes(int64(len(g)))
+		for b.Loop() {
+			adler32.Checksum(g)
+		}
+	})
 }
