@@ -52,7 +52,7 @@ func TestChildDisk(t *testing.T) {
 				image = filepath.Join(dir, "base.vmdk")
 				testimg.Run(t, "qemu-img", "convert", "-O", "vmdk", "-o", "subformat="+base, testimg.Path(t, d.Name), image)
 			}
-			before := dirSums(t, filepath.Dir(image))
+			before := testimg.DirSums(t, filepath.Dir(image))
 			child := filepath.Join(dir, "child.vmdk")
 			img, err := imagecustom.OpenRW(image, &imagecustom.WriteOptions{Child: child})
 			if err != nil {
@@ -63,7 +63,7 @@ func TestChildDisk(t *testing.T) {
 				t.Fatal(err)
 			}
 			img.Close()
-			after := dirSums(t, filepath.Dir(image))
+			after := testimg.DirSums(t, filepath.Dir(image))
 			for name, sum := range before {
 				if after[name] != sum {
 					t.Errorf("%s changed", name)

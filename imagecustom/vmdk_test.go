@@ -321,7 +321,7 @@ func TestVMDKRefusals(t *testing.T) {
 func TestDryRunVMDK(t *testing.T) {
 	d := testimg.WinXP()
 	path := testimg.VMDK(t, d, "twoGbMaxExtentSparse")
-	before := dirSums(t, filepath.Dir(path))
+	before := testimg.DirSums(t, filepath.Dir(path))
 	img, err := imagecustom.OpenRW(path, &imagecustom.WriteOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
@@ -344,27 +344,9 @@ func TestDryRunVMDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	img.Close()
-	if diff := cmp.Diff(before, dirSums(t, filepath.Dir(path))); diff != "" {
+	if diff := cmp.Diff(before, testimg.DirSums(t, filepath.Dir(path))); diff != "" {
 		t.Errorf("a dry run changed files (-before +after):\n%s", diff)
 	}
-}
-
-// dirSums returns the size and SHA-256 of every file in dir.
-func dirSums(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m[e.Name()] = fmt.Sprintf("%d %x", len(b), sha256.Sum256(b))
-	}
-	return m
 }
 
 // TestCommitDeltaVMDK writes into a child disk qemu-img made on top of
@@ -375,7 +357,7 @@ func TestCommitDeltaVMDK(t *testing.T) {
 	d := testimg.WinXP()
 	base := testimg.VMDK(t, d, "monolithicSparse")
 	dir := filepath.Dir(base)
-	parentSums := dirSums(t, dir)
+	parentSums := testimg.DirSums(t, dir)
 	child := filepath.Join(dir, "child.vmdk")
 	testimg.Run(t, "qemu-img", "create", "-f", "vmdk", "-b", filepath.Base(base), "-F", "vmdk", child)
 	img, err := imagecustom.OpenRW(child, nil)
@@ -388,7 +370,7 @@ func TestCommitDeltaVMDK(t *testing.T) {
 	img.Close()
 	data := bytes.Repeat([]byte("delta "), 5000)
 	putFile(t, child, "Sysprep/sysprep.inf", data)
-	for name, sum := range dirSums(t, dir) {
+	for name, sum := range testimg.DirSums(t, dir) {
 		if name != "child.vmdk" && sum != parentSums[name] {
 			t.Errorf("%s changed", name)
 		}

@@ -163,7 +163,7 @@ func interrupt(t *testing.T, path string, n, k int, dir string, before map[strin
 	if ok, err := Recover(path); !ok || err != nil {
 		t.Fatalf("Recover: %v %v", ok, err)
 	}
-	if diff := cmp.Diff(before, fileSums(t, dir)); diff != "" {
+	if diff := cmp.Diff(before, testimg.DirSums(t, dir)); diff != "" {
 		t.Fatalf("after Recover (-original +recovered):\n%s", diff)
 	}
 	if ok, err := Recover(path); ok || err != nil {
@@ -171,30 +171,12 @@ func interrupt(t *testing.T, path string, n, k int, dir string, before map[strin
 	}
 }
 
-// fileSums returns the size and SHA-256 of every file in dir.
-func fileSums(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m[e.Name()] = fmt.Sprintf("%d bytes, sha256 %x", len(b), sha256.Sum256(b))
-	}
-	return m
-}
-
 func TestInterruptedWriteRecovers(t *testing.T) {
 	t.Parallel()
 	d := testimg.WinXP()
 	path := testimg.Copy(t, d.Name)
 	dir := filepath.Dir(path)
-	before := fileSums(t, dir)
+	before := testimg.DirSums(t, dir)
 	// Count the host writes of a run on another copy, then fail each
 	// in turn.
 	total := hostWrites(t, testimg.Copy(t, d.Name), 4)
@@ -219,7 +201,7 @@ func TestInterruptedVMDKWriteRecovers(t *testing.T) {
 		t.Run(sub, func(t *testing.T) {
 			path := testimg.VMDK(t, d, sub)
 			dir := filepath.Dir(path)
-			before := fileSums(t, dir)
+			before := testimg.DirSums(t, dir)
 			total := hostWrites(t, testimg.VMDK(t, d, sub), 2)
 			t.Logf("%s: %d host writes", sub, total)
 			if total < 4 {
@@ -241,7 +223,7 @@ func TestInterruptedVMDKWriteRecovers(t *testing.T) {
 func TestRecoverVersion1(t *testing.T) {
 	path := testimg.Copy(t, testimg.WinXP().Name)
 	dir := filepath.Dir(path)
-	before := fileSums(t, dir)
+	before := testimg.DirSums(t, dir)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -268,7 +250,7 @@ func TestRecoverVersion1(t *testing.T) {
 	if ok, err := Recover(path); !ok || err != nil {
 		t.Fatalf("Recover: %v %v", ok, err)
 	}
-	if diff := cmp.Diff(before, fileSums(t, dir)); diff != "" {
+	if diff := cmp.Diff(before, testimg.DirSums(t, dir)); diff != "" {
 		t.Fatalf("after Recover (-original +recovered):\n%s", diff)
 	}
 }
@@ -277,7 +259,7 @@ func TestRecoverVersion1(t *testing.T) {
 // applies the whole records and never fails on the torn end.
 func TestJournalTornRecords(t *testing.T) {
 	path := testimg.VMDK(t, testimg.WinXP(), "twoGbMaxExtentSparse")
-	before := fileSums(t, filepath.Dir(path))
+	before := testimg.DirSums(t, filepath.Dir(path))
 	img, err := OpenRW(path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -317,7 +299,7 @@ func TestJournalTornRecords(t *testing.T) {
 	if ok, err := Recover(path); !ok || err != nil {
 		t.Fatalf("Recover: %v %v", ok, err)
 	}
-	if diff := cmp.Diff(before, fileSums(t, filepath.Dir(path))); diff != "" {
+	if diff := cmp.Diff(before, testimg.DirSums(t, filepath.Dir(path))); diff != "" {
 		t.Fatalf("after Recover (-original +recovered):\n%s", diff)
 	}
 }
@@ -400,7 +382,7 @@ func TestIntermediateFlushes(t *testing.T) {
 				return testimg.VMDK(t, d, sub)
 			}
 			path := fresh()
-			before := fileSums(t, filepath.Dir(path))
+			before := testimg.DirSums(t, filepath.Dir(path))
 			total := hostWrites(t, fresh(), 6)
 			t.Logf("%d host writes", total)
 			for _, k := range []int{total / 4, total / 2, total - 1} {
@@ -477,14 +459,14 @@ func TestInterruptedSplitVMDKRecovers(t *testing.T) {
 	d := testimg.WinXP()
 	path := splitVMDK(t, d)
 	dir := filepath.Dir(path)
-	before := fileSums(t, dir)
+	before := testimg.DirSums(t, dir)
 	// A complete run on a second copy: how many host writes, and which
 	// files they changed.
 	other := splitVMDK(t, d)
-	otherBefore := fileSums(t, filepath.Dir(other))
+	otherBefore := testimg.DirSums(t, filepath.Dir(other))
 	total := hostWrites(t, other, 3)
 	changed := 0
-	for name, sum := range fileSums(t, filepath.Dir(other)) {
+	for name, sum := range testimg.DirSums(t, filepath.Dir(other)) {
 		if sum != otherBefore[name] {
 			changed++
 		}

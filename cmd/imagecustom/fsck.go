@@ -42,28 +42,37 @@ any, 0 if the volume is clean.`,
 			if err != nil {
 				return err
 			}
-			if a.json {
-				doc := fsckJSON{Problems: []problemJSON{}, Clean: len(problems) == 0}
-				for _, p := range problems {
-					doc.Problems = append(doc.Problems, problemJSON{Kind: p.Kind.String(), Record: p.Record, Offset: p.Offset, Detail: p.Detail})
-				}
-				if err := a.printJSON(doc); err != nil {
-					return err
-				}
-			} else {
-				for _, p := range problems {
-					fmt.Fprintln(a.stdout, p)
-				}
-				if len(problems) == 0 && !a.quiet {
-					fmt.Fprintln(a.stderr, "fsck: no problems found")
-				}
+			doc := fsckJSON{Problems: []problemJSON{}, Clean: len(problems) == 0}
+			lines := make([]fmt.Stringer, len(problems))
+			for i, p := range problems {
+				doc.Problems = append(doc.Problems, problemJSON{Kind: p.Kind.String(), Record: p.Record, Offset: p.Offset, Detail: p.Detail})
+				lines[i] = p
 			}
-			if len(problems) > 0 {
-				return problemsError{what: "fsck", n: len(problems)}
-			}
-			return nil
+			return a.reportProblems("fsck", doc, lines)
 		}),
 	}
 	vf.add(cmd)
 	return cmd
+}
+
+// reportProblems prints what a check found: doc under --json, else one
+// line per problem on stdout and, when there is none, a note on stderr.
+// It returns a problemsError (exit 4) when there are problems.
+func (a *app) reportProblems(what string, doc any, problems []fmt.Stringer) error {
+	if a.json {
+		if err := a.printJSON(doc); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range problems {
+			fmt.Fprintln(a.stdout, p)
+		}
+		if len(problems) == 0 && !a.quiet {
+			fmt.Fprintf(a.stderr, "%s: no problems found\n", what)
+		}
+	}
+	if len(problems) > 0 {
+		return problemsError{what: what, n: len(problems)}
+	}
+	return nil
 }

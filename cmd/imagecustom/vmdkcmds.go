@@ -49,29 +49,16 @@ exits with 4 if it found any.`,
 			if err != nil {
 				return err
 			}
-			if a.json {
-				doc := struct {
-					Problems []vmdkProblemJSON `json:"problems"`
-					Clean    bool              `json:"clean"`
-				}{Problems: []vmdkProblemJSON{}, Clean: len(problems) == 0}
-				for _, p := range problems {
-					doc.Problems = append(doc.Problems, vmdkProblemJSON{File: p.File, Offset: p.Offset, What: p.What})
-				}
-				if err := a.printJSON(doc); err != nil {
-					return err
-				}
-			} else {
-				for _, p := range problems {
-					fmt.Fprintln(a.stdout, p)
-				}
-				if len(problems) == 0 && !a.quiet {
-					fmt.Fprintln(a.stderr, "vmdk check: no problems found")
-				}
+			doc := struct {
+				Problems []vmdkProblemJSON `json:"problems"`
+				Clean    bool              `json:"clean"`
+			}{Problems: []vmdkProblemJSON{}, Clean: len(problems) == 0}
+			lines := make([]fmt.Stringer, len(problems))
+			for i, p := range problems {
+				doc.Problems = append(doc.Problems, vmdkProblemJSON{File: p.File, Offset: p.Offset, What: p.What})
+				lines[i] = p
 			}
-			if len(problems) > 0 {
-				return problemsError{what: "vmdk check", n: len(problems)}
-			}
-			return nil
+			return a.reportProblems("vmdk check", doc, lines)
 		}),
 	}
 }

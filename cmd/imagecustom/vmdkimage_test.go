@@ -14,24 +14,6 @@ import (
 	"github.com/imagecustom/go-imagecustom/internal/testimg"
 )
 
-// dirSums returns the size and SHA-256 of every file in dir.
-func dirSums(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m[e.Name()] = fmt.Sprintf("%d %x", len(b), sha256.Sum256(b))
-	}
-	return m
-}
-
 func TestReadCommandsVMDK(t *testing.T) {
 	d := testimg.WinXP()
 	for _, sub := range []string{"monolithicSparse", "twoGbMaxExtentFlat", "streamOptimized"} {
@@ -60,11 +42,11 @@ func TestWriteCommandsVMDK(t *testing.T) {
 			image := testimg.VMDK(t, d, sub)
 			dir := filepath.Dir(image)
 			// A dry run changes no file.
-			before := dirSums(t, dir)
+			before := testimg.DirSums(t, dir)
 			if code, out, stderr := runCLI(t, "put", "--dry-run", "-p", image, local, `\Sysprep\sysprep.inf`); code != 0 || !strings.Contains(out, "nothing written") {
 				t.Fatalf("put --dry-run: exit %d %q %q", code, out, stderr)
 			}
-			if after := dirSums(t, dir); fmt.Sprint(after) != fmt.Sprint(before) {
+			if after := testimg.DirSums(t, dir); fmt.Sprint(after) != fmt.Sprint(before) {
 				t.Errorf("a dry run changed files:\n%v\n%v", before, after)
 			}
 			if code, _, stderr := runCLI(t, "put", "-p", image, local, `\Sysprep\sysprep.inf`); code != 0 {
@@ -102,7 +84,7 @@ func TestWriteCommandsVMDK(t *testing.T) {
 func TestWriteRefusalsVMDK(t *testing.T) {
 	d := testimg.WinXP()
 	image := testimg.VMDK(t, d, "streamOptimized")
-	before := dirSums(t, filepath.Dir(image))
+	before := testimg.DirSums(t, filepath.Dir(image))
 	local := filepath.Join(t.TempDir(), "x.txt")
 	os.WriteFile(local, []byte("x"), 0o644)
 	for _, args := range [][]string{
@@ -115,7 +97,7 @@ func TestWriteRefusalsVMDK(t *testing.T) {
 			t.Errorf("%q on streamOptimized: exit %d %q", args[0], code, stderr)
 		}
 	}
-	if after := dirSums(t, filepath.Dir(image)); fmt.Sprint(after) != fmt.Sprint(before) {
+	if after := testimg.DirSums(t, filepath.Dir(image)); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Error("a refused write changed the disk")
 	}
 	// An unclean sparse disk: refused, still readable.

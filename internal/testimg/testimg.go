@@ -385,3 +385,28 @@ func CopyAll(t testing.TB, names ...string) string {
 	}
 	return dir
 }
+
+// DirSums returns the size and SHA-256 of every file in dir, by name: two
+// calls compare equal when no file was added, removed or changed.
+func DirSums(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[e.Name()] = fmt.Sprintf("%d bytes, sha256 %x", n, h.Sum(nil))
+	}
+	return m
+}
