@@ -1,6 +1,7 @@
 package imagecustom
 
 import (
+	"bytes"
 	"os"
 	"strings"
 	"testing"
@@ -53,4 +54,23 @@ func TestPEMachine(t *testing.T) {
 	if got := peMachine(strings.NewReader("MZ not really")); got != "" {
 		t.Errorf("peMachine of junk = %q", got)
 	}
+}
+
+// FuzzPEMachine feeds peMachine hostile files: it must not panic, and it
+// names a machine only for a file with the MZ and PE signatures.
+func FuzzPEMachine(f *testing.F) {
+	for _, name := range []string{"autochk-i386.exe", "hook-amd64.exe", "console-amd64.exe"} {
+		b, err := os.ReadFile("../testdata/pe/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b[:min(len(b), 1024)])
+	}
+	f.Add([]byte("MZ"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := peMachine(bytes.NewReader(b))
+		if got != "" && (len(b) < 64 || string(b[:2]) != "MZ") {
+			t.Fatalf("peMachine named %q for a file without an MZ header", got)
+		}
+	})
 }
