@@ -18,5 +18,13 @@
 // bytes and size, durably. [Recover] rolls an interrupted write back from
 // that journal. A streamOptimized VMDK, a VMDK not closed cleanly, an image
 // with a pending journal or one another process writes are refused with
-// [ErrUnsafe].
+// [ErrUnsafe]. With [WriteOptions.DryRun] nothing reaches the image and
+// [Image.Changes] lists what would; with [WriteOptions.Child] the image is
+// only read and every write goes to a new VMDK delta disk on top of it.
+//
+// [Image.Windows] reports the Windows installs found (name by version and
+// build, edition, architecture, system root, boot partition, control
+// sets), and [Registry] opens an install's hives by their registry names
+// (HKLM\SYSTEM, HKU\.DEFAULT…), edits them in memory, imports .reg text
+// across them and writes them back into the volume.
 package imagecustom

@@ -6,7 +6,9 @@
 // and, when opened for writing, an [io.WriterAt]. [Create] makes new
 // disks, [Snapshot] delta disks over existing ones, and [Convert] copies a
 // disk (or a raw image) into any subformat qemu-img writes, or raw,
-// skipping unallocated and zero grains.
+// skipping unallocated and zero grains. [Check] verifies a disk's
+// structure without changing it, [Disk.Info] describes it, and
+// [Disk.Backend] hands it to go-diskfs.
 //
 // The format follows VMware's "Virtual Disk Format 5.0" technical note;
 // what qemu and VMware's own tools write decides the details the note
