@@ -1,0 +1,243 @@
+package ntfs
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/imagecustom/go-imagecustom/internal/testimg"
+)
+
+// wofAlgorithms are the fixtures' algorithms, by the suffix of their files
+// under testdata/wof (made by testdata/gen/wofcompress.py with libwim).
+var wofAlgorithms = []struct {
+	name string
+	alg  WOFAlgorithm
+}{
+	{"xpress4k", WOFXpress4K}, {"xpress8k", WOFXpress8K}, {"xpress16k", WOFXpress16K}, {"lzx", WOFLZX},
+}
+
+// memStream is a resident stream over b, as the chunk reader sees the
+// WofCompressedData stream.
+func memStream(b []byte) *stream {
+	return &stream{what: "test", resident: true, value: b, size: int64(len(b)), initSize: int64(len(b)), allocSize: int64(len(b))}
+}
+
+func readWOFFixture(t testing.TB, name string) (plain, comp []byte) {
+	t.Helper()
+	plain, err := os.ReadFile(filepath.Join("testdata", "wof", "mixed.plain"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp, err = os.ReadFile(filepath.Join("testdata", "wof", "mixed."+name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain, comp
+}
+
+// TestWOFChunks decodes streams whose chunks libwim compressed, whole and
+// at odd offsets, and compares with the original bytes.
+func TestWOFChunks(t *testing.T) {
+	for _, tt := range wofAlgorithms {
+		t.Run(tt.name, func(t *testing.T) {
+			plain, comp := readWOFFixture(t, tt.name)
+			d, err := newWOFData("test", memStream(comp), tt.alg, int64(len(plain)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, len(plain))
+			if err := d.readAt(got, 0); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, plain) {
+				t.Fatalf("decoded content differs from the original at byte %d", firstDiff(got, plain))
+			}
+			for _, r := range [][2]int{{1, 10}, {4095, 2}, {32767, 40000}, {len(plain) - 5, 5}, {12345, 1}} {
+				p := make([]byte, r[1])
+				if err := d.readAt(p, int64(r[0])); err != nil {
+					t.Fatalf("read %d at %d: %v", r[1], r[0], err)
+				}
+				if !bytes.Equal(p, plain[r[0]:r[0]+r[1]]) {
+					t.Errorf("read %d at %d differs", r[1], r[0])
+				}
+			}
+		})
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// TestWOFDamagedChunk damages each fixture's first chunk and expects a
+// CorruptError naming the chunk, never wrong bytes.
+func TestWOFDamagedChunk(t *testing.T) {
+	for _, tt := range wofAlgorithms {
+		t.Run(tt.name, func(t *testing.T) {
+			plain, comp := readWOFFixture(t, tt.name)
+			d, err := newWOFData("test", memStream(comp), tt.alg, int64(len(plain)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Chunk 0 starts right after the table: its first bytes are the
+			// XPRESS code lengths or the LZX block header.
+			for i := range 8 {
+				comp[d.table+int64(i)] = 0xFF
+			}
+			got := make([]byte, d.chunk)
+			err = d.readAt(got, 0)
+			var ce *CorruptError
+			if !errors.As(err, &ce) || !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("read of a damaged chunk: %v, want a CorruptError", err)
+			}
+			t.Log(err)
+			// A chunk table entry past the stream.
+			comp[0], comp[1], comp[2], comp[3] = 0xFF, 0xFF, 0xFF, 0x7F
+			if err := d.readAt(got, 0); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("read with a bad chunk table: %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+// wofChunkSeeds returns the fixtures' stored chunks of one algorithm and
+// their uncompressed sizes.
+func wofChunkSeeds(t testing.TB, name string, alg WOFAlgorithm) (chunks [][]byte, sizes []int) {
+	plain, comp := readWOFFixture(t, name)
+	d, err := newWOFData("seed", memStream(comp), alg, int64(len(plain)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range d.chunks {
+		s, e, err := d.chunkAt(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks = append(chunks, comp[s:e])
+		sizes = append(sizes, int(min(d.chunk, d.size-i*d.chunk)))
+	}
+	return chunks, sizes
+}
+
+// FuzzXpress decodes arbitrary XPRESS Huffman chunks: no panic, and a
+// success fills exactly the chunk.
+func FuzzXpress(f *testing.F) {
+	for _, tt := range wofAlgorithms[:3] {
+		chunks, sizes := wofChunkSeeds(f, tt.name, tt.alg)
+		for i, c := range chunks[:min(len(chunks), 6)] {
+			f.Add(c, uint16(sizes[i]))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte, size uint16) {
+		dst := make([]byte, int(size)%(16<<10)+1)
+		var h huffman
+		_ = decompressXpress(&h, dst, src)
+	})
+}
+
+// FuzzLZX decodes arbitrary LZX chunks: no panic, no out-of-range copy.
+func FuzzLZX(f *testing.F) {
+	chunks, sizes := wofChunkSeeds(f, "lzx", WOFLZX)
+	for i, c := range chunks {
+		f.Add(c, uint16(sizes[i]))
+	}
+	f.Fuzz(func(t *testing.T, src []byte, size uint16) {
+		dst := make([]byte, int(size)%(32<<10)+1)
+		var d lzxDecoder
+		_ = d.decompress(dst, src)
+	})
+}
+
+// FuzzWOFStream reads a WofCompressedData stream of arbitrary chunk table
+// and chunks.
+func FuzzWOFStream(f *testing.F) {
+	for _, tt := range wofAlgorithms {
+		plain, comp := readWOFFixture(f, tt.name)
+		f.Add(comp[:min(len(comp), 9000)], uint8(tt.alg), uint32(len(plain)))
+	}
+	f.Fuzz(func(t *testing.T, comp []byte, alg uint8, size uint32) {
+		d, err := newWOFData("fuzz", memStream(comp), WOFAlgorithm(alg%5), int64(size%(1<<20)))
+		if err != nil {
+			return
+		}
+		p := make([]byte, min(d.size, 70000))
+		_ = d.readAt(p, 0)
+	})
+}
+
+// TestWOFLibwimBinary compresses a real x86-64 program (this test's own
+// binary, its first MiB) with libwim in every algorithm and decodes it:
+// machine code exercises LZX's E8 translation and aligned-offset blocks.
+func TestWOFLibwimBinary(t *testing.T) {
+	py := testimg.Oracle(t, "python3")
+	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/libwim.so.15"); err != nil {
+		if os.Getenv(testimg.OraclesEnv) == "require" {
+			t.Fatal("libwim15 is required: ", err)
+		}
+		t.Skip("libwim15 not installed")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := b[:min(len(b), 1<<20+333)]
+	dir := t.TempDir()
+	in := filepath.Join(dir, "plain")
+	if err := os.WriteFile(in, plain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range wofAlgorithms {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(dir, tt.name)
+			testimg.Run(t, py, filepath.Join("..", "..", "testdata", "gen", "wofcompress.py"), tt.name, in, out)
+			comp, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := newWOFData("test", memStream(comp), tt.alg, int64(len(plain)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, len(plain))
+			if err := d.readAt(got, 0); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, plain) {
+				t.Fatalf("decoded content differs at byte %d", firstDiff(got, plain))
+			}
+			t.Logf("%d bytes in %d compressed", len(plain), len(comp))
+		})
+	}
+}
+
+// BenchmarkWOF decodes the mixed fixture in each algorithm.
+func BenchmarkWOF(b *testing.B) {
+	for _, tt := range wofAlgorithms {
+		b.Run(tt.name, func(b *testing.B) {
+			plain, comp := readWOFFixture(b, tt.name)
+			d, err := newWOFData("bench", memStream(comp), tt.alg, int64(len(plain)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			got := make([]byte, len(plain))
+			b.SetBytes(int64(len(plain)))
+			for b.Loop() {
+				if err := d.readAt(got, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
