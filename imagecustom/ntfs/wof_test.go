@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/imagecustom/go-imagecustom/internal/testimg"
 )
 
@@ -239,5 +240,115 @@ func BenchmarkWOF(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// openWOFVolume opens a private copy of testdata/ntfs/wof.raw (made by
+// testdata/gen/mkwof.sh through ntfs-3g) for writing.
+func openWOFVolume(t testing.TB) (*Volume, string) {
+	t.Helper()
+	p := testimg.Copy(t, "ntfs/wof.raw")
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := OpenRW(f, fi.Size(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, p
+}
+
+// TestWOFVolume reads the system-compressed files ntfs-3g wrote, and
+// refuses, naming why, those this package cannot decode.
+func TestWOFVolume(t *testing.T) {
+	v, _ := openWOFVolume(t)
+	plain, _ := readWOFFixture(t, "lzx")
+	for _, tt := range wofAlgorithms {
+		t.Run(tt.name, func(t *testing.T) {
+			name := "Windows/System32/" + tt.name + ".dll"
+			got, err := v.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, plain) {
+				t.Fatalf("content differs from the original at byte %d", firstDiff(got, plain))
+			}
+			fi, err := v.Stat(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := fi.Sys().(*FileStat)
+			want := &SystemCompression{Provider: 2, Algorithm: tt.alg, ChunkSize: tt.alg.chunkSize(), Supported: true}
+			if st.System == nil {
+				t.Fatal("FileStat.System is nil")
+			}
+			want.CompressedSize = st.System.CompressedSize
+			if diff := cmp.Diff(want, st.System); diff != "" {
+				t.Errorf("FileStat.System (-want +got):\n%s", diff)
+			}
+			if st.System.CompressedSize <= 0 || st.System.CompressedSize >= int64(len(plain)) {
+				t.Errorf("compressed size %d", st.System.CompressedSize)
+			}
+			if fi.Size() != int64(len(plain)) {
+				t.Errorf("size %d, want %d", fi.Size(), len(plain))
+			}
+		})
+	}
+	for _, name := range []string{"unknown.dll", "wimboot.dll"} {
+		t.Run(name, func(t *testing.T) {
+			_, err := v.ReadFile("Windows/System32/" + name)
+			if !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("read: %v, want ErrUnsupported", err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// TestWOFVolumeDamagedChunk damages the first LZX chunk on the volume: the
+// read fails with a CorruptError at the chunk's byte offset in the volume.
+func TestWOFVolumeDamagedChunk(t *testing.T) {
+	v, p := openWOFVolume(t)
+	fi, err := v.Stat("Windows/System32/lzx.dll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []Run
+	for _, s := range fi.Sys().(*FileStat).Streams {
+		if s.Name == wofStreamName {
+			runs = s.Runs
+		}
+	}
+	if len(runs) == 0 || runs[0].LCN < 0 {
+		t.Fatalf("no clusters for %s: %+v", wofStreamName, runs)
+	}
+	const table = (200001/32768 + 1 - 1) * 4 // 7 chunks, 6 entries
+	off := runs[0].LCN*v.boot.clusterSize + table
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xFF}, 8), off); err != nil {
+		t.Fatal(err)
+	}
+	fi2, _ := f.Stat()
+	rv, err := Open(f, fi2.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rv.ReadFile("Windows/System32/lzx.dll")
+	var ce *CorruptError
+	if !errors.As(err, &ce) {
+		t.Fatalf("read: %v, want a CorruptError", err)
+	}
+	if ce.Offset != off {
+		t.Errorf("error at 0x%x, want the chunk's offset 0x%x: %v", ce.Offset, off, err)
 	}
 }
