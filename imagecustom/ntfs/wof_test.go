@@ -2,9 +2,12 @@ package ntfs
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -350,5 +353,86 @@ func TestWOFVolumeDamagedChunk(t *testing.T) {
 	}
 	if ce.Offset != off {
 		t.Errorf("error at 0x%x, want the chunk's offset 0x%x: %v", ce.Offset, off, err)
+	}
+}
+
+// reparseIDs lists the file ids ntfsinfo (ntfs-3g) reads from the $R
+// index of $Extend\$Reparse.
+func reparseIDs(t *testing.T, vol string) []string {
+	t.Helper()
+	out := testimg.Run(t, "ntfsinfo", "-v", "-F", "/$Extend/$Reparse", vol)
+	var ids []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if _, id, ok := strings.Cut(line, "Key file id:"); ok {
+			ids = append(ids, strings.TrimSpace(id))
+		}
+	}
+	return ids
+}
+
+// TestWOFReplace writes over a system-compressed file: it becomes a plain
+// file (no reparse point, no WofCompressedData, its clusters free), its
+// $Extend\$Reparse entry goes, the others stay, and ntfs-3g, sleuthkit and
+// Check agree.
+func TestWOFReplace(t *testing.T) {
+	for _, tt := range wofAlgorithms {
+		t.Run(tt.name, func(t *testing.T) {
+			v, p := openWOFVolume(t)
+			before := reparseIDs(t, p)
+			name := "Windows/System32/" + tt.name + ".dll"
+			fi, err := v.Stat(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := fi.Sys().(*FileStat).Record
+			want := content("replaced "+tt.name, 70000)
+			if err := v.WriteFile(name, want, nil); err != nil {
+				t.Fatal(err)
+			}
+			got, err := v.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatal("content read back differs")
+			}
+			fi, err = v.Stat(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := fi.Sys().(*FileStat)
+			if st.System != nil || st.Reparse != nil || len(st.Streams) != 1 || st.Attributes&(fileAttrReparse|fileAttrSparse) != 0 {
+				t.Errorf("after the write: System %+v, Reparse %+v, %d streams, attributes 0x%x", st.System, st.Reparse, len(st.Streams), st.Attributes)
+			}
+			probs, err := Check(context.Background(), v, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pr := range probs {
+				t.Errorf("Check: %v", pr)
+			}
+			after := reparseIDs(t, p)
+			if len(after) != len(before)-1 {
+				t.Errorf("$R: %d entries before, %d after, want one fewer", len(before), len(after))
+			}
+			for _, id := range after {
+				if id == fmt.Sprint(uint64(1)<<48|rec) {
+					t.Errorf("$R still lists record %d", rec)
+				}
+			}
+			out := string(testimg.Run(t, "ntfsinfo", "-F", "/"+name, p))
+			if strings.Contains(out, "$REPARSE_POINT") || strings.Contains(out, wofStreamName) {
+				t.Errorf("ntfsinfo still shows the reparse point or stream:\n%s", out)
+			}
+			if b := testimg.Run(t, "ntfscat", p, "/"+name); !bytes.Equal(b, want) {
+				t.Error("ntfscat reads other content")
+			}
+			if b := testimg.Run(t, "icat", p, fmt.Sprint(rec)); !bytes.Equal(b, want) {
+				t.Error("icat reads other content")
+			}
+			testimg.Run(t, "ntfsfix", "-n", p)
+			testimg.Run(t, "ntfsresize", "-i", "-f", p)
+			testimg.Run(t, "ntfsclone", "--save-image", "-O", "/dev/null", p)
+		})
 	}
 }
