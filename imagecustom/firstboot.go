@@ -65,12 +65,17 @@ const runner = "@echo off\r\n" +
 	"move /y \"%FB%scripts\\%~1\" \"%FB%done\\%~1\" >nul\r\n" +
 	"goto :eof\r\n"
 
-// resetReg sets SYSTEM\Setup back to "no setup pending" (REGEDIT4, which
-// every version's regedit imports).
-const resetReg = "REGEDIT4\r\n\r\n" +
-	"[HKEY_LOCAL_MACHINE\\SYSTEM\\Setup]\r\n" +
-	"\"SetupType\"=dword:00000000\r\n" +
-	"\"CmdLine\"=\"\"\r\n\r\n"
+// resetReg is the .reg text (REGEDIT4, which every version's regedit
+// imports) that sets SYSTEM\Setup back to "no setup pending": SetupType 0
+// and CmdLine as it was (completed XP and 2003 installs keep text-mode
+// setup's "setup -newsetup" there, with SetupType 0).
+func resetReg(cmdline string) string {
+	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(cmdline)
+	return "REGEDIT4\r\n\r\n" +
+		"[HKEY_LOCAL_MACHINE\\SYSTEM\\Setup]\r\n" +
+		"\"SetupType\"=dword:00000000\r\n" +
+		"\"CmdLine\"=\"" + esc + "\"\r\n\r\n"
+}
 
 // ErrSetupPending reports an image where Windows will run a setup cycle
 // at the next boot (sysprep's mini-setup or OOBE, or another SYSTEM\Setup
@@ -98,12 +103,16 @@ var ErrSetupPending = fmt.Errorf("%w: a setup cycle is pending", ErrUnsafe)
 //
 // It touches neither autochk.exe nor BootExecute, so it does not collide
 // with the boot hook, which runs earlier (smss, before Winlogon). It
-// refuses with [ErrSetupPending] an image whose SYSTEM\Setup already
-// names another CmdLine, or has SetupType or SystemSetupInProgress set,
-// or (Vista and later) whose Setup\State ImageState is not
-// IMAGE_STATE_COMPLETE: a generalized image's OOBE or mini-setup would be
-// replaced. For those, use the answer file's commands (cmdlines.txt,
-// SetupComplete.cmd, RunSynchronous).
+// refuses with [ErrSetupPending] an image with a setup cycle pending:
+// SYSTEM\Setup SetupType not 0 (sysprep's -reseal leaves 1 with "setup
+// -newsetup -mini", a generalized Vista+ image oobe\windeploy.exe), or
+// SystemSetupInProgress, MiniSetupInProgress or OOBEInProgress set, or
+// (Vista and later) a Setup\State ImageState other than
+// IMAGE_STATE_COMPLETE: its OOBE or mini-setup would be replaced. For
+// those, use the answer file's commands (cmdlines.txt, SetupComplete.cmd,
+// RunSynchronous). A CmdLine left with SetupType 0 (completed XP and 2003
+// installs keep "setup -newsetup") is not pending; the runner and
+// [RemoveFirstBoot] put it back.
 func AddFirstBoot(v *ntfs.Volume, reg *Registry, w *Windows, script []byte) (FirstBootCommand, []Edit, error) {
 	if len(bytes.TrimSpace(script)) == 0 {
 		return FirstBootCommand{}, nil, fmt.Errorf("%w: an empty first-boot command", ErrInvalid)
@@ -114,6 +123,10 @@ func AddFirstBoot(v *ntfs.Volume, reg *Registry, w *Windows, script []byte) (Fir
 		return FirstBootCommand{}, nil, err
 	}
 	installed := hasSetup && keyString(setup, "CmdLine") == FirstBootCmdLine
+	origCmdLine := ""
+	if hasSetup && !installed {
+		origCmdLine = keyString(setup, "CmdLine")
+	}
 	if !installed {
 		if err := setupIdle(reg, setup, hasSetup); err != nil {
 			return FirstBootCommand{}, nil, err
@@ -139,28 +152,31 @@ func AddFirstBoot(v *ntfs.Volume, reg *Registry, w *Windows, script []byte) (Fir
 	if err := v.WriteFile(dir+"/run.cmd", []byte(runner), nil); err != nil {
 		return c, nil, err
 	}
-	if err := v.WriteFile(dir+"/reset.reg", []byte(resetReg), nil); err != nil {
-		return c, nil, err
-	}
 	if err := v.WriteFile(c.Path, text, nil); err != nil {
 		return c, nil, err
 	}
 	if installed {
 		return c, nil, nil
 	}
-	// Remember SYSTEM\Setup as it was, for RemoveFirstBoot.
-	before := "CmdLine=absent\r\nSetupType=absent\r\n"
-	if hasSetup {
-		before = ""
-		for _, name := range []string{"CmdLine", "SetupType"} {
-			state := "absent"
-			if _, err := setup.Value(name); err == nil {
-				state = "present"
-			}
-			before += name + "=" + state + "\r\n"
-		}
+	if err := v.WriteFile(dir+"/reset.reg", []byte(resetReg(origCmdLine)), nil); err != nil {
+		return c, nil, err
 	}
-	if err := v.WriteFile(dir+"/before.txt", []byte(before), nil); err != nil {
+	// Remember SYSTEM\Setup as it was, for RemoveFirstBoot: a line per
+	// value, "name=data" or "name absent".
+	var before strings.Builder
+	for _, name := range []string{"CmdLine", "SetupType"} {
+		if !hasSetup {
+			before.WriteString(name + " absent\r\n")
+			continue
+		}
+		v, err := setup.Value(name)
+		if err != nil {
+			before.WriteString(name + " absent\r\n")
+			continue
+		}
+		before.WriteString(name + "=" + valueText(v.Type(), mustData(v)) + "\r\n")
+	}
+	if err := v.WriteFile(dir+"/before.txt", []byte(before.String()), nil); err != nil {
 		return c, nil, err
 	}
 	h, _, p, err := reg.Hive(`HKLM\SYSTEM\Setup`)
@@ -184,14 +200,14 @@ func AddFirstBoot(v *ntfs.Volume, reg *Registry, w *Windows, script []byte) (Fir
 // setupIdle refuses an image with a setup cycle pending.
 func setupIdle(reg *Registry, setup hive.Key, hasSetup bool) error {
 	if hasSetup {
-		if s := keyString(setup, "CmdLine"); s != "" {
-			return fmt.Errorf("%w: SYSTEM\\Setup CmdLine is %q (sysprep's mini-setup or OOBE, or another tool's): use the answer file's commands instead", ErrSetupPending, s)
-		}
 		if n := dword(setup, "SetupType"); n != 0 {
-			return fmt.Errorf("%w: SYSTEM\\Setup SetupType is %d", ErrSetupPending, n)
+			return fmt.Errorf("%w: SYSTEM\\Setup SetupType is %d with CmdLine %q (sysprep's mini-setup or OOBE, or another tool's): use the answer file's commands instead",
+				ErrSetupPending, n, keyString(setup, "CmdLine"))
 		}
-		if n := dword(setup, "SystemSetupInProgress"); n != 0 {
-			return fmt.Errorf("%w: SYSTEM\\Setup SystemSetupInProgress is %d", ErrSetupPending, n)
+		for _, name := range []string{"SystemSetupInProgress", "MiniSetupInProgress", "OOBEInProgress"} {
+			if n := dword(setup, name); n != 0 {
+				return fmt.Errorf("%w: SYSTEM\\Setup %s is %d", ErrSetupPending, name, n)
+			}
 		}
 	}
 	if k, err := reg.Key(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State`); err == nil {
@@ -310,21 +326,29 @@ func RemoveFirstBoot(v *ntfs.Volume, reg *Registry, n int) ([]Edit, error) {
 	}
 	var e editor
 	const key = `HKEY_LOCAL_MACHINE\SYSTEM\Setup`
-	for name, empty := range map[string][]byte{"CmdLine": hive.EncodeString(""), "SetupType": hive.EncodeUint32(0)} {
-		typ := hive.String
-		if name == "SetupType" {
-			typ = hive.DWord
+	was := map[string]string{"CmdLine": "", "SetupType": "0"}
+	for _, line := range strings.Split(string(before), "\r\n") {
+		if name, ok := strings.CutSuffix(line, " absent"); ok {
+			was[name] = "\x00absent"
+		} else if name, data, ok := strings.Cut(line, "="); ok {
+			was[name] = data
 		}
-		if bytes.Contains(before, []byte(name+"=absent")) {
+	}
+	for _, name := range []string{"CmdLine", "SetupType"} {
+		if was[name] == "\x00absent" {
 			if err := e.del(setup, key, name); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if err := e.set(setup, key, name, typ, empty); err != nil {
+		typ, data := hive.String, hive.EncodeString(was[name])
+		if name == "SetupType" {
+			n, _ := strconv.ParseUint(was[name], 10, 32)
+			typ, data = hive.DWord, hive.EncodeUint32(uint32(n))
+		}
+		if err := e.set(setup, key, name, typ, data); err != nil {
 			return nil, err
 		}
 	}
-	sort.Slice(e.edits, func(i, j int) bool { return e.edits[i].Value < e.edits[j].Value })
 	return e.edits, nil
 }
