@@ -59,6 +59,11 @@ func Validate(spec *Spec, f Family) []Problem {
 		}
 		v.noLineBreak(p, r)
 	}
+	if spec.SysprepTools != "" {
+		if v.noLineBreak("sysprepTools", spec.SysprepTools) && !f.legacy() {
+			v.warn("sysprepTools", "ignored on %v: its own sysprep generalizes the image", f)
+		}
+	}
 	if h := spec.BootHook; h != nil {
 		if h.Exe == "" {
 			v.add("bootHook.exe", "missing: the native program to install")
