@@ -126,8 +126,8 @@ func volumeSums(t testing.TB, image string) map[string]string {
 	return sums
 }
 
-// checkClean fails the test unless our fsck finds the volume clean.
-func checkClean(t testing.TB, image, when string) {
+// hookCheckClean fails the test unless our fsck finds the volume clean.
+func hookCheckClean(t testing.TB, image, when string) {
 	t.Helper()
 	problems, err := ntfs.Check(context.Background(), openSystem(t, image), nil)
 	if err != nil || len(problems) > 0 {
@@ -218,7 +218,7 @@ func testHookRoundTrip(t *testing.T, fx hookFixture, method string, data []byte)
 	if err != nil {
 		t.Fatalf("InstallHook: %v", err)
 	}
-	checkClean(t, image, "after install")
+	hookCheckClean(t, image, "after install")
 	vol = testimg.Section(t, image, fx.disk.System)
 	hookPath := sys32 + "autochk.exe"
 	if method == imagecustom.HookMethodBootExecute {
@@ -314,7 +314,7 @@ func testHookRoundTrip(t *testing.T, fx hookFixture, method string, data []byte)
 	if err != nil {
 		t.Fatalf("second install: %v", err)
 	}
-	checkClean(t, image, "after the second install")
+	hookCheckClean(t, image, "after the second install")
 
 	// Remove.
 	var removed *imagecustom.HookStatus
@@ -329,7 +329,7 @@ func testHookRoundTrip(t *testing.T, fx hookFixture, method string, data []byte)
 	if !removed.Installed || removed.Method != method || !strings.EqualFold(removed.Data, winPath(sys32+"vmprep2.dat")) {
 		t.Errorf("RemoveHook returned %+v", removed)
 	}
-	checkClean(t, image, "after remove")
+	hookCheckClean(t, image, "after remove")
 	vol = testimg.Section(t, image, fx.disk.System)
 	if got := ntfsFlags(t, vol); got != flagsBefore {
 		t.Errorf("volume flags after remove %q, before %q", got, flagsBefore)
