@@ -174,9 +174,19 @@ type hookPaths struct {
 	root, system32, dir, manifest string
 }
 
-func newHookPaths(root string) hookPaths {
+// newHookPaths returns the paths under system root root, spelt as the
+// volume spells the root and System32 (paths resolve ignoring case; the
+// spelling is for what status and messages show).
+func newHookPaths(v *ntfs.Volume, root string) hookPaths {
+	if st, err := v.Stat(root); err == nil {
+		root = st.Name()
+	}
+	sys := root + "/System32"
+	if st, err := v.Stat(sys); err == nil {
+		sys = root + "/" + st.Name()
+	}
 	dir := root + "/" + hookDir
-	return hookPaths{root: root, system32: root + "/System32", dir: dir, manifest: dir + "/" + hookManifestName}
+	return hookPaths{root: root, system32: sys, dir: dir, manifest: dir + "/" + hookManifestName}
 }
 
 func (p hookPaths) sys(name string) string { return p.system32 + "/" + name }
@@ -587,7 +597,7 @@ func InstallHook(v *ntfs.Volume, reg *Registry, w *Windows, exe []byte, opts *Ho
 	if err := CheckHookPE(exe, w.Arch); err != nil {
 		return nil, err
 	}
-	p := newHookPaths(reg.root)
+	p := newHookPaths(v, reg.root)
 	m, err := readHookManifest(v, p)
 	if err != nil {
 		return nil, err
@@ -904,7 +914,7 @@ func ReadHookStatus(v *ntfs.Volume, reg *Registry) (*HookStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := newHookPaths(root)
+	p := newHookPaths(v, root)
 	s := &HookStatus{Dirty: v.Dirty(), BootExecute: []HookBootExecute{}}
 	if reg != nil {
 		if s.BootExecute, err = bootExecuteLines(reg); err != nil {
@@ -959,12 +969,12 @@ func RemoveHook(v *ntfs.Volume, reg *Registry) (*HookStatus, error) {
 		return nil, err
 	}
 	if !status.Installed {
-		return nil, fmt.Errorf("%w on this volume (no %s)", ErrNoHook, winPath(newHookPaths(mustRoot(v, reg)).manifest))
+		return nil, fmt.Errorf("%w on this volume (no %s)", ErrNoHook, winPath(newHookPaths(v, mustRoot(v, reg)).manifest))
 	}
 	if reg == nil {
 		return nil, errors.New("imagecustom: RemoveHook needs the registry")
 	}
-	p := newHookPaths(reg.root)
+	p := newHookPaths(v, reg.root)
 	m, err := readHookManifest(v, p)
 	if err != nil {
 		return nil, err
@@ -1089,7 +1099,7 @@ func HookVolumeOptions(img *Image, index int) (*ntfs.Options, error) {
 	if err != nil {
 		return nil, nil
 	}
-	p := newHookPaths(root)
+	p := newHookPaths(v, root)
 	m, err := readHookManifest(v, p)
 	if err != nil || m == nil || m.Method != HookMethodAutochk || m.DirtyBefore {
 		return nil, nil

@@ -152,5 +152,6 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused for safety, 4 a check found proble
 		a.putCommand(), a.mkdirCommand(), a.mvCommand(), a.rmCommand(), a.recoverCommand(),
 		a.regCommand(), a.vmdkCommand(), a.sysprepCommand(),
 		a.customizeCommand())
+	root.AddCommand(a.hookCommand())
 	return root
 }
