@@ -573,3 +573,156 @@ func BenchmarkInstallHook(b *testing.B) {
 		}
 	}
 }
+
+// RemoveHook cleans up after a hook that restored the original itself (as
+// the seed's did at boot), and refuses a volume changed otherwise.
+func TestHookRemoveStates(t *testing.T) {
+	fx := hookFixtures()[0]
+	sys := fx.root + "/System32/"
+	install := func(t *testing.T) string {
+		image := testimg.Copy(t, fx.disk.Name)
+		err := withHookVolume(t, image, func(v *ntfs.Volume, reg *imagecustom.Registry, w *imagecustom.Windows) error {
+			_, err := imagecustom.InstallHook(v, reg, w, peFile(t, fx.hook), &imagecustom.HookOptions{Data: []byte("x")})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return image
+	}
+	remove := func(image string) error {
+		return withHookVolume(t, image, func(v *ntfs.Volume, reg *imagecustom.Registry, _ *imagecustom.Windows) error {
+			_, err := imagecustom.RemoveHook(v, reg)
+			return err
+		})
+	}
+	t.Run("restored by the hook", func(t *testing.T) {
+		image := install(t)
+		err := withHookVolume(t, image, func(v *ntfs.Volume, _ *imagecustom.Registry, _ *imagecustom.Windows) error {
+			if err := v.Rename(sys+"vmprep.cfg", sys+"autochk.exe", true); err != nil {
+				return err
+			}
+			return v.SetDirty(false) // chkdsk ran
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remove(image); err != nil {
+			t.Fatalf("RemoveHook: %v", err)
+		}
+		v := openSystem(t, image)
+		for _, p := range []string{sys + "vmprep.dat", fx.root + "/imagecustom"} {
+			if _, err := v.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s left: %v", p, err)
+			}
+		}
+		if b, _ := v.ReadFile(sys + "autochk.exe"); !bytes.Equal(b, peFile(t, fx.autochk)) {
+			t.Error("autochk.exe is not the original")
+		}
+	})
+	t.Run("backup changed", func(t *testing.T) {
+		image := install(t)
+		err := withHookVolume(t, image, func(v *ntfs.Volume, _ *imagecustom.Registry, _ *imagecustom.Windows) error {
+			return v.WriteFile(sys+"vmprep.cfg", []byte("not autochk"), nil)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The backup no longer matches the record, so the dirty flag is not
+		// known to be ours: the volume is refused as any dirty one.
+		if err := remove(image); !errors.Is(err, ntfs.ErrUnsafe) {
+			t.Errorf("RemoveHook with the backup changed: %v, want ntfs.ErrUnsafe", err)
+		}
+		// Forced open, RemoveHook itself refuses.
+		img, err := imagecustom.OpenRW(image, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer img.Close()
+		v, _, err := img.OpenNTFSRW(0, &ntfs.Options{AllowDirty: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := imagecustom.OpenRegistry(v, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := imagecustom.RemoveHook(v, reg); !errors.Is(err, imagecustom.ErrUnsafe) {
+			t.Errorf("RemoveHook with the backup changed: %v, want ErrUnsafe", err)
+		}
+	})
+}
+
+// ExampleInstallHook installs a boot hook on the bundled Windows XP disk,
+// writing the changes to a child disk, and reads its status back.
+func ExampleInstallHook() {
+	dir, err := os.MkdirTemp("", "hook")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	child := filepath.Join(dir, "child.vmdk")
+	img, err := imagecustom.OpenRW("../testdata/vmdk/winxp-streamOptimized.vmdk", &imagecustom.WriteOptions{Child: child})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer img.Close()
+	hook, err := os.ReadFile("../testdata/pe/hook-i386.exe")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = func() error {
+		wins, err := img.Windows()
+		if err != nil {
+			return err
+		}
+		opts, err := imagecustom.HookVolumeOptions(img, wins[0].Partition)
+		if err != nil {
+			return err
+		}
+		v, _, err := img.OpenNTFSRW(wins[0].Partition, opts)
+		if err != nil {
+			return err
+		}
+		reg, err := imagecustom.OpenRegistry(v, wins[0].SystemRoot)
+		if err != nil {
+			return err
+		}
+		st, err := imagecustom.InstallHook(v, reg, &wins[0], hook, &imagecustom.HookOptions{Data: []byte("reboot\r\n")})
+		if err != nil {
+			return err
+		}
+		fmt.Println(st.Method, st.Hook, "original at", st.Backup, "dirty", st.Dirty)
+		if _, err := reg.Save(); err != nil { // nothing to save for autochk
+			return err
+		}
+		return img.Commit()
+	}()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := imagecustom.Open(child)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer res.Close()
+	v, _, err := res.OpenNTFS(0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	st, err := imagecustom.ReadHookStatus(v, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(st.Installed, st.Data, st.DataSize, "bytes")
+	// Output:
+	// autochk \WINDOWS\system32\autochk.exe original at \WINDOWS\system32\vmprep.cfg dirty true
+	// true \WINDOWS\system32\vmprep.dat 8 bytes
+}
