@@ -231,6 +231,15 @@ func logLines(t *testing.T, tr *hookTree) []string {
 	if !strings.HasSuffix(log, "\r\n") || strings.Contains(strings.ReplaceAll(log, "\r\n", ""), "\n") {
 		t.Errorf("boot.log lines do not all end in CRLF: %q", log)
 	}
+	entries, err := ParseLog(strings.NewReader(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Kind == "text" {
+			t.Errorf("ParseLog does not know the hook's line %q", e.Line)
+		}
+	}
 	return strings.Split(strings.TrimSuffix(log, "\r\n"), "\r\n")
 }
 
