@@ -320,3 +320,23 @@ func TestUserWriteCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestUserPasswdWithoutKey: the fixtures' own SAMs have no key and their
+// SYSTEM no boot key, so a password cannot be encrypted: exit 1 naming
+// the missing Lsa key, image unchanged; --blank needs no key and works.
+func TestUserPasswdWithoutKey(t *testing.T) {
+	image := testimg.Copy(t, testimg.WinXP().Name)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pwFile, []byte("pw"), 0o600)
+	before := imageSum(t, image)
+	code, _, stderr := runCLI(t, "user", "passwd", image, "Administrator", "--password-file", pwFile)
+	if code != exitError || !strings.Contains(stderr, `Control\Lsa\JD`) {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	if imageSum(t, image) != before {
+		t.Error("a failed passwd changed the image")
+	}
+	if code, _, stderr := runCLI(t, "user", "passwd", image, "Administrator", "--blank"); code != 0 {
+		t.Errorf("--blank without a key: %d %s", code, stderr)
+	}
+}
