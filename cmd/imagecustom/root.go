@@ -151,5 +151,6 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused for safety, 4 a check found proble
 		a.lsCommand(), a.statCommand(), a.catCommand(), a.getCommand(), a.fsckCommand(),
 		a.putCommand(), a.mkdirCommand(), a.mvCommand(), a.rmCommand(), a.recoverCommand(),
 		a.regCommand(), a.vmdkCommand(), a.sysprepCommand())
+	root.AddCommand(a.setCommand(), a.netCommand(), a.firstbootCommand())
 	return root
 }
