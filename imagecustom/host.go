@@ -90,8 +90,8 @@ func (s *hostSet) openFile(name string, flag int) (*hostFile, error) {
 		return nil, err
 	}
 	hf := &hostFile{set: s, name: abs, f: f, info: fi, writable: wantWrite, unlock: unlock,
-		origSize: fi.Size(), diskSize: fi.Size(), size: fi.Size(), low: fi.Size(),
-		dirty: map[int64][]byte{}, journaled: map[int64]bool{}}
+		origSize: fi.Size(), diskSize: fi.Size(), low: fi.Size(),
+		blocks: newBlocks(fi.Size()), journaled: map[int64]bool{}}
 	s.files[abs] = hf
 	s.order = append(s.order, hf)
 	return hf, nil
@@ -206,13 +206,13 @@ type hostFile struct {
 
 	origSize int64 // size when opened: what Recover truncates back to
 	diskSize int64 // size of the file on disk now
-	size     int64 // size with the pending changes
+	// blocks are the pending changes, and size the size with them.
+	blocks
 	// low is the smallest size the file had since the last flush: bytes
 	// of the file on disk at or past it were cut off and read as zeros.
 	low       int64
-	dirty     map[int64][]byte // block index -> pending content
-	journaled map[int64]bool   // blocks whose original bytes are in the journal
-	written   bool             // some change reached the file
+	journaled map[int64]bool // blocks whose original bytes are in the journal
+	written   bool           // some change reached the file
 }
 
 var _ vmdk.File = (*hostFile)(nil)
@@ -249,35 +249,7 @@ func (hf *hostFile) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("imagecustom: read %s at negative offset", hf.name)
 	}
-	n := 0
-	for n < len(p) {
-		pos := off + int64(n)
-		if pos >= hf.size {
-			return n, io.EOF
-		}
-		blk := pos / blockSize
-		within := int(pos % blockSize)
-		chunk := int(min(int64(len(p)-n), int64(blockSize-within), hf.size-pos))
-		if b, ok := hf.dirty[blk]; ok {
-			copy(p[n:n+chunk], b[within:])
-		} else {
-			// Read through the run of clean blocks.
-			end := n + chunk
-			for end < len(p) {
-				next := off + int64(end)
-				if _, ok := hf.dirty[next/blockSize]; ok || next >= hf.size {
-					break
-				}
-				end = int(min(int64(len(p)), int64(end)+blockSize, hf.size-off))
-			}
-			if err := hf.readBase(p[n:end], pos); err != nil {
-				return n, err
-			}
-			chunk = end - n
-		}
-		n += chunk
-	}
-	return n, nil
+	return hf.readAt(p, off, hf.readBase)
 }
 
 // WriteAt records a write, as [io.WriterAt]; it reaches the file at the
@@ -294,27 +266,7 @@ func (hf *hostFile) WriteAt(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n := 0
-	for n < len(p) {
-		pos := off + int64(n)
-		blk := pos / blockSize
-		within := int(pos % blockSize)
-		chunk := min(len(p)-n, blockSize-within)
-		b, ok := hf.dirty[blk]
-		if !ok {
-			b = make([]byte, blockSize)
-			if start := blk * blockSize; start < hf.size {
-				if err := hf.readBase(b[:min(blockSize, hf.size-start)], start); err != nil {
-					return n, err
-				}
-			}
-			hf.dirty[blk] = b
-		}
-		copy(b[within:], p[n:n+chunk])
-		n += chunk
-	}
-	hf.size = max(hf.size, off+int64(len(p)))
-	return n, nil
+	return hf.writeAt(p, off, hf.readBase)
 }
 
 // Truncate records a change of size; bytes cut off read as zeros if the
@@ -329,17 +281,9 @@ func (hf *hostFile) Truncate(size int64) error {
 	hf.set.mu.Lock()
 	defer hf.set.mu.Unlock()
 	if size < hf.size {
-		for blk, b := range hf.dirty {
-			switch start := blk * blockSize; {
-			case start >= size:
-				delete(hf.dirty, blk)
-			case start+blockSize > size:
-				clear(b[size-start:])
-			}
-		}
 		hf.low = min(hf.low, size)
 	}
-	hf.size = size
+	hf.truncate(size)
 	return nil
 }
 
@@ -406,11 +350,7 @@ func (hf *hostFile) apply() error {
 		hf.written = true
 		hf.diskSize = hf.low
 	}
-	blocks := make([]int64, 0, len(hf.dirty))
-	for blk := range hf.dirty {
-		blocks = append(blocks, blk)
-	}
-	sort.Slice(blocks, func(i, k int) bool { return blocks[i] < blocks[k] })
+	blocks := hf.sorted()
 	buf := make([]byte, 0, maxHostWrite)
 	for i := 0; i < len(blocks); {
 		start := blocks[i] * blockSize

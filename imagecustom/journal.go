@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 )
 
 // The undo journal. Before any byte of a host file — the raw image, or a
@@ -61,9 +60,6 @@ const (
 // maxJournalName bounds a host file name in the journal.
 const maxJournalName = 4096
 
-// blockSize is the unit of change tracking and journaling.
-const blockSize = 4096
-
 // flushThreshold is how much changed data is kept in memory before it is
 // journaled and written: memory stays bounded, fsyncs few. Tests lower it.
 var flushThreshold int64 = 64 << 20
@@ -71,88 +67,35 @@ var flushThreshold int64 = 64 << 20
 // JournalPath returns the path of the undo journal of the image at path.
 func JournalPath(path string) string { return path + journalSuffix }
 
-// overlay holds changed blocks of a file in memory on top of it.
+// overlay holds changed blocks of the virtual disk in memory on top of
+// it: the writes of a dry run, and those not yet flushed to the host
+// files. Its size is fixed.
 type overlay struct {
-	base  io.ReaderAt
-	size  int64
-	dirty map[int64][]byte // block index -> new content
-	bytes int64
+	blocks
+	base io.ReaderAt
 }
 
 func newOverlay(f io.ReaderAt, size int64) *overlay {
-	return &overlay{base: f, size: size, dirty: map[int64][]byte{}}
+	return &overlay{blocks: newBlocks(size), base: f}
+}
+
+// readBase reads the disk below the overlay.
+func (o *overlay) readBase(p []byte, off int64) error {
+	if _, err := o.base.ReadAt(p, off); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
 }
 
 func (o *overlay) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, errors.New("imagecustom: negative offset")
-	}
-	n := 0
-	for n < len(p) {
-		pos := off + int64(n)
-		if pos >= o.size {
-			return n, io.EOF
-		}
-		blk := pos / blockSize
-		within := int(pos % blockSize)
-		chunk := min(len(p)-n, blockSize-within, int(o.size-pos))
-		if b, ok := o.dirty[blk]; ok {
-			copy(p[n:n+chunk], b[within:])
-		} else {
-			// Read straight through until the next dirty block.
-			end := n + chunk
-			for end < len(p) {
-				next := (off + int64(end)) / blockSize
-				if _, ok := o.dirty[next]; ok || off+int64(end) >= o.size {
-					break
-				}
-				end = min(len(p), end+blockSize, int(o.size-off))
-			}
-			if _, err := o.base.ReadAt(p[n:end], pos); err != nil && !errors.Is(err, io.EOF) {
-				return n, err
-			}
-			chunk = end - n
-		}
-		n += chunk
-	}
-	return n, nil
+	return o.readAt(p, off, o.readBase)
 }
 
 func (o *overlay) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 || off+int64(len(p)) > o.size {
 		return 0, fmt.Errorf("imagecustom: write of %d bytes at %d outside the %d-byte image", len(p), off, o.size)
 	}
-	n := 0
-	for n < len(p) {
-		pos := off + int64(n)
-		blk := pos / blockSize
-		within := int(pos % blockSize)
-		chunk := min(len(p)-n, blockSize-within)
-		b, ok := o.dirty[blk]
-		if !ok {
-			b = make([]byte, blockSize)
-			if chunk < blockSize {
-				if _, err := o.base.ReadAt(b[:min(blockSize, o.size-blk*blockSize)], blk*blockSize); err != nil && !errors.Is(err, io.EOF) {
-					return n, err
-				}
-			}
-			o.dirty[blk] = b
-			o.bytes += blockSize
-		}
-		copy(b[within:], p[n:n+chunk])
-		n += chunk
-	}
-	return n, nil
-}
-
-// sortedBlocks returns the dirty block indexes in order.
-func (o *overlay) sortedBlocks() []int64 {
-	blocks := make([]int64, 0, len(o.dirty))
-	for b := range o.dirty {
-		blocks = append(blocks, b)
-	}
-	sort.Slice(blocks, func(i, j int) bool { return blocks[i] < blocks[j] })
-	return blocks
+	return o.writeAt(p, off, o.readBase)
 }
 
 // Change is a range of the image a write changed.
@@ -166,7 +109,7 @@ type Change struct {
 func (o *overlay) changedBlocks() ([]int64, error) {
 	var out []int64
 	old := make([]byte, blockSize)
-	for _, blk := range o.sortedBlocks() {
+	for _, blk := range o.sorted() {
 		n := min(blockSize, o.size-blk*blockSize)
 		if _, err := o.base.ReadAt(old[:n], blk*blockSize); err != nil && !errors.Is(err, io.EOF) {
 			return nil, err

@@ -158,7 +158,7 @@ func (img *Image) WriteAt(p []byte, off int64) (int, error) {
 		return 0, errors.New("imagecustom: write after Commit")
 	}
 	n, err := img.ov.WriteAt(p, off)
-	if err != nil || img.dryRun || img.ov.bytes < flushThreshold {
+	if err != nil || img.dryRun || img.ov.held() < flushThreshold {
 		return n, err
 	}
 	return n, img.flush(false)
@@ -186,7 +186,6 @@ func (img *Image) flush(final bool) error {
 		delete(img.ov.dirty, blk)
 	}
 	clear(img.ov.dirty) // the rest equals the image
-	img.ov.bytes = 0
 	if img.disk != nil && final {
 		if err := img.disk.Close(); err != nil {
 			return err

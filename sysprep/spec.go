@@ -24,6 +24,15 @@ type Spec struct {
 	// BootHook, when set, asks for a native program to run early in the
 	// first boot (see the boot hook of CLI.md); nil means none.
 	BootHook *BootHook `json:"bootHook,omitempty"`
+	// SysprepTools is a local folder holding Microsoft's sysprep.exe and
+	// setupcl.exe for Windows 2000, XP or 2003 (the user's own, from the
+	// DEPLOY.CAB of the matching service pack and architecture; this
+	// project ships none). The image layer copies them to \Sysprep and
+	// registers setupcl.exe as "sysprep -reseal" does, so that the first
+	// boot gives the clone a new machine SID. Empty: the SID stays the
+	// image's (a warning). Ignored, with a warning, on Vista and later,
+	// whose own sysprep generalizes.
+	SysprepTools string `json:"sysprepTools,omitempty"`
 }
 
 // Identity is who the machine is and who owns it.
