@@ -446,7 +446,7 @@ func (v *Volume) create(dir *file, ix *dirIndex, base string, r io.Reader, size 
 	}
 	var entries []indexEntry
 	if isDirectory {
-		tmp := &dirIndex{v: v, blockSize: v.boot.indexBlockSize}
+		tmp := &dirIndex{v: v, attr: "$I30", blockSize: v.boot.indexBlockSize}
 		list = append(list, encodeResident(attrIndexRoot, "$I30", next(),
 			tmp.indexRootValue([]indexEntry{{flags: entryLast, child: -1}}), false))
 	} else {

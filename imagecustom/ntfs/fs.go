@@ -172,6 +172,11 @@ func (v *Volume) openNode(n *node, path string) (*File, error) {
 		case err != nil:
 			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 		}
+		if sc := info.stat.System; sc != nil && n.stream == "" {
+			if s, err = v.openWOF(n.f, sc, s); err != nil {
+				return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+			}
+		}
 		fl.data = s
 	}
 	return fl, nil
@@ -452,6 +457,10 @@ type FileStat struct {
 	Names      []Name    // every name, in every directory
 	Streams    []Stream  // every $DATA stream, the unnamed one first
 	Reparse    *Reparse  // the reparse point, nil if none
+	// System is set for a file the Windows Overlay Filter serves (reparse
+	// tag 0x80000017): a system-compressed file, whose content this
+	// package decodes from its WofCompressedData stream, or a WIMBoot one.
+	System *SystemCompression
 }
 
 // Name is one $FILE_NAME of a file.
@@ -554,6 +563,9 @@ func (v *Volume) fileInfo(n *node) (*fileInfo, error) {
 	}
 	slices.SortStableFunc(st.Streams, func(a, b Stream) int { return strings.Compare(a.Name, b.Name) })
 	if st.Reparse, err = v.reparse(f); err != nil {
+		return nil, err
+	}
+	if st.System, err = v.wofInfo(f); err != nil {
 		return nil, err
 	}
 	fi := &fileInfo{name: n.name, mod: st.Modified, stat: st, mode: 0o644}

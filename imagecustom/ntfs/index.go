@@ -26,6 +26,12 @@ type indexEntry struct {
 // from its index header (whose offsets are relative to it) to its end;
 // off is b's offset in the volume, for errors.
 func parseIndexEntries(b []byte, off int64, what string) ([]indexEntry, error) {
+	return parseEntries(b, off, what, 0x42)
+}
+
+// parseEntries parses the entries of an index node whose keys are at
+// least minKey bytes long.
+func parseEntries(b []byte, off int64, what string, minKey int) ([]indexEntry, error) {
 	if len(b) < 0x10 {
 		return nil, corrupt(off, "%s: index header of %d bytes", what, len(b))
 	}
@@ -60,7 +66,7 @@ func parseIndexEntries(b []byte, off int64, what string) ([]indexEntry, error) {
 			if flags&entryHasChild != 0 {
 				limit -= 8
 			}
-			if keyLen < 0x42 || 0x10+keyLen > limit {
+			if keyLen < minKey || 0x10+keyLen > limit {
 				return nil, corrupt(off+int64(p), "%s: key of %d bytes in an entry of %d", what, keyLen, length)
 			}
 			e.key = b[p+0x10 : p+0x10+keyLen]
@@ -74,10 +80,14 @@ func parseIndexEntries(b []byte, off int64, what string) ([]indexEntry, error) {
 }
 
 // dirIndex is a directory's $I30 index: the root node, and the stream of
-// index blocks for larger directories.
+// index blocks for larger directories. It also serves the view index $R
+// of $Extend\$Reparse (attr "$R", view set), whose keys are compared as
+// 32-bit integers.
 type dirIndex struct {
 	v         *Volume
 	dir       *file
+	attr      string // the index's name: "$I30", or "$R"
+	view      bool   // a view index: keys are not $FILE_NAMEs
 	root      []indexEntry
 	alloc     *stream // $INDEX_ALLOCATION $I30, nil for a small directory
 	blockSize int
@@ -86,23 +96,30 @@ type dirIndex struct {
 
 // openIndex reads a directory's $I30 root and locates its blocks.
 func (v *Volume) openIndex(dir *file) (*dirIndex, error) {
-	rootAttr := dir.extents(attrIndexRoot, "$I30")
+	return v.openNamedIndex(dir, "$I30", attrFileName, 1)
+}
+
+// openNamedIndex reads the root of the index attr of file dir, which
+// indexes attribute type typ (0 for a view index) by collation rule coll,
+// and locates its blocks.
+func (v *Volume) openNamedIndex(dir *file, attr string, typ, coll uint32) (*dirIndex, error) {
+	rootAttr := dir.extents(attrIndexRoot, attr)
 	if len(rootAttr) != 1 || !rootAttr[0].resident {
-		return nil, fmt.Errorf("%w: MFT record %d has no $I30 index root", errNotDir, dir.rec.num)
+		return nil, fmt.Errorf("%w: MFT record %d has no %s index root", errNotDir, dir.rec.num, attr)
 	}
 	ra := rootAttr[0]
-	what := fmt.Sprintf("MFT record %d $I30 root", dir.rec.num)
+	what := fmt.Sprintf("MFT record %d %s root", dir.rec.num, attr)
 	b := ra.value
 	if len(b) < 0x20 {
 		return nil, corrupt(ra.off, "%s: %d bytes", what, len(b))
 	}
-	if typ := binary.LittleEndian.Uint32(b); typ != attrFileName {
-		return nil, corrupt(ra.off, "%s: indexes attribute 0x%x", what, typ)
+	if t := binary.LittleEndian.Uint32(b); t != typ {
+		return nil, corrupt(ra.off, "%s: indexes attribute 0x%x, want 0x%x", what, t, typ)
 	}
-	if coll := binary.LittleEndian.Uint32(b[4:]); coll != 1 {
-		return nil, corrupt(ra.off, "%s: collation rule %d, want 1 (file name)", what, coll)
+	if c := binary.LittleEndian.Uint32(b[4:]); c != coll {
+		return nil, corrupt(ra.off, "%s: collation rule 0x%x, want 0x%x", what, c, coll)
 	}
-	ix := &dirIndex{v: v, dir: dir, blockSize: int(binary.LittleEndian.Uint32(b[8:]))}
+	ix := &dirIndex{v: v, dir: dir, attr: attr, view: typ == 0, blockSize: int(binary.LittleEndian.Uint32(b[8:]))}
 	if ix.blockSize != v.boot.indexBlockSize {
 		return nil, corrupt(ra.off, "%s: block size %d, boot sector says %d", what, ix.blockSize, v.boot.indexBlockSize)
 	}
@@ -113,11 +130,11 @@ func (v *Volume) openIndex(dir *file) (*dirIndex, error) {
 		ix.vcnShift = 512
 	}
 	var err error
-	if ix.root, err = parseIndexEntries(b[0x10:], -1, what); err != nil {
+	if ix.root, err = parseEntries(b[0x10:], -1, what, ix.minKey()); err != nil {
 		return nil, err
 	}
-	if alloc := dir.extents(attrIndexAllocation, "$I30"); len(alloc) > 0 {
-		if ix.alloc, err = v.newStream(fmt.Sprintf("MFT record %d $I30 blocks", dir.rec.num), alloc); err != nil {
+	if alloc := dir.extents(attrIndexAllocation, attr); len(alloc) > 0 {
+		if ix.alloc, err = v.newStream(fmt.Sprintf("MFT record %d %s blocks", dir.rec.num, attr), alloc); err != nil {
 			return nil, err
 		}
 	}
@@ -129,7 +146,7 @@ var errNotDir = errors.New("not a directory")
 
 // block reads and parses the index block at vcn.
 func (ix *dirIndex) block(vcn int64) ([]indexEntry, error) {
-	what := fmt.Sprintf("MFT record %d $I30 block at VCN %d", ix.dir.rec.num, vcn)
+	what := fmt.Sprintf("MFT record %d %s block at VCN %d", ix.dir.rec.num, ix.attr, vcn)
 	if ix.alloc == nil {
 		return nil, corrupt(-1, "%s: the directory has no index blocks", what)
 	}
@@ -151,7 +168,15 @@ func (ix *dirIndex) block(vcn int64) ([]indexEntry, error) {
 	if own := int64(binary.LittleEndian.Uint64(b[0x10:])); own != vcn {
 		return nil, corrupt(off+0x10, "%s: block says it is VCN %d", what, own)
 	}
-	return parseIndexEntries(b[0x18:], off+0x18, what)
+	return parseEntries(b[0x18:], off+0x18, what, ix.minKey())
+}
+
+// minKey returns the shortest key the index's entries may have.
+func (ix *dirIndex) minKey() int {
+	if ix.view {
+		return 4
+	}
+	return 0x42
 }
 
 // maxIndexDepth bounds the descent through a B+tree, so that a corrupt
@@ -167,7 +192,7 @@ func (ix *dirIndex) lookup(name []uint16) (e indexEntry, ok bool, err error) {
 	entries := ix.root
 	for depth := 0; ; depth++ {
 		if depth > maxIndexDepth {
-			return e, false, corrupt(-1, "MFT record %d $I30: deeper than %d levels", ix.dir.rec.num, maxIndexDepth)
+			return e, false, corrupt(-1, "MFT record %d %s: deeper than %d levels", ix.dir.rec.num, ix.attr, maxIndexDepth)
 		}
 		next := int64(-1)
 		for i, cand := range entries {
@@ -231,12 +256,12 @@ func (ix *dirIndex) walk(fn func(e indexEntry) error) error {
 	var visit func(entries []indexEntry, depth int) error
 	visit = func(entries []indexEntry, depth int) error {
 		if depth > maxIndexDepth {
-			return corrupt(-1, "MFT record %d $I30: deeper than %d levels", ix.dir.rec.num, maxIndexDepth)
+			return corrupt(-1, "MFT record %d %s: deeper than %d levels", ix.dir.rec.num, ix.attr, maxIndexDepth)
 		}
 		for _, e := range entries {
 			if e.child >= 0 {
 				if seen[e.child] {
-					return corrupt(-1, "MFT record %d $I30: block at VCN %d reached twice", ix.dir.rec.num, e.child)
+					return corrupt(-1, "MFT record %d %s: block at VCN %d reached twice", ix.dir.rec.num, ix.attr, e.child)
 				}
 				seen[e.child] = true
 				sub, err := ix.block(e.child)

@@ -21,7 +21,7 @@ func (ix *dirIndex) find(name []uint16, ns uint8) (path []indexStep, ok bool, er
 	entries, vcn := ix.root, int64(-1)
 	for depth := 0; ; depth++ {
 		if depth > maxIndexDepth {
-			return nil, false, corrupt(-1, "MFT record %d $I30: deeper than %d levels", ix.dir.rec.num, maxIndexDepth)
+			return nil, false, corrupt(-1, "MFT record %d %s: deeper than %d levels", ix.dir.rec.num, ix.attr, maxIndexDepth)
 		}
 		pos := len(entries) - 1
 		for i, e := range entries {
@@ -75,6 +75,11 @@ func (ix *dirIndex) remove(name []uint16, ns uint8) error {
 	if !ok {
 		return fmt.Errorf("%w: no index entry %q in directory record %d", fs.ErrNotExist, string(utf16Decode(name)), ix.dir.rec.num)
 	}
+	return ix.removeAt(path)
+}
+
+// removeAt deletes the entry at the end of path.
+func (ix *dirIndex) removeAt(path []indexStep) error {
 	last := path[len(path)-1]
 	target := last.entries[last.pos]
 	if target.child >= 0 {
@@ -84,7 +89,7 @@ func (ix *dirIndex) remove(name []uint16, ns uint8) error {
 		var succPath []indexStep
 		for vcn, depth := sub, 0; ; depth++ {
 			if depth > maxIndexDepth {
-				return corrupt(-1, "MFT record %d $I30: deeper than %d levels", ix.dir.rec.num, maxIndexDepth)
+				return corrupt(-1, "MFT record %d %s: deeper than %d levels", ix.dir.rec.num, ix.attr, maxIndexDepth)
 			}
 			entries, err := ix.block(vcn)
 			if err != nil {
@@ -99,7 +104,7 @@ func (ix *dirIndex) remove(name []uint16, ns uint8) error {
 		leaf := succPath[len(succPath)-1]
 		succ := leaf.entries[0]
 		if succ.flags&entryLast != 0 {
-			return corrupt(-1, "MFT record %d $I30: empty leaf block at VCN %d", ix.dir.rec.num, leaf.vcn)
+			return corrupt(-1, "MFT record %d %s: empty leaf block at VCN %d", ix.dir.rec.num, ix.attr, leaf.vcn)
 		}
 		// Put the successor in the target's place, then delete it from
 		// its leaf (the path down to it goes through the target's node,
@@ -171,17 +176,17 @@ func (ix *dirIndex) dropEmptyBlock(path []indexStep, vcn int64) error {
 // Its clusters stay with $INDEX_ALLOCATION, as NTFS leaves them.
 func (ix *dirIndex) freeBlock(vcn int64) error {
 	r := ix.dir.rec
-	bm := r.find(attrBitmap, "$I30")
+	bm := r.find(attrBitmap, ix.attr)
 	if bm == nil || !bm.resident {
-		return unsupported("MFT record %d: $I30 bitmap not resident", r.num)
+		return unsupported("MFT record %d: %s bitmap not resident", r.num, ix.attr)
 	}
 	i := vcn * ix.vcnShift / int64(ix.blockSize)
 	if i/8 >= int64(len(bm.value)) || bm.value[i/8]&(1<<(i%8)) == 0 {
-		return corrupt(-1, "MFT record %d $I30: block at VCN %d is not marked in use", r.num, vcn)
+		return corrupt(-1, "MFT record %d %s: block at VCN %d is not marked in use", r.num, ix.attr, vcn)
 	}
 	val := append([]byte(nil), bm.value...)
 	val[i/8] &^= 1 << (i % 8)
-	if err := ix.v.rewriteRecord(r, replaceAttr(r, attrBitmap, "$I30", encodeResident(attrBitmap, "$I30", bm.instance, val, false))); err != nil {
+	if err := ix.v.rewriteRecord(r, replaceAttr(r, attrBitmap, ix.attr, encodeResident(attrBitmap, ix.attr, bm.instance, val, false))); err != nil {
 		return err
 	}
 	ix.dir.attrs = r.attrs

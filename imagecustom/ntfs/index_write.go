@@ -57,11 +57,16 @@ func encodeNode(entries []indexEntry, alloc int, first int) []byte {
 	return b
 }
 
-// indexRootValue builds the value of an $I30 INDEX_ROOT holding entries.
+// indexRootValue builds the value of the index's INDEX_ROOT holding
+// entries.
 func (ix *dirIndex) indexRootValue(entries []indexEntry) []byte {
 	hdr := make([]byte, 0x10)
 	binary.LittleEndian.PutUint32(hdr, attrFileName)
 	binary.LittleEndian.PutUint32(hdr[4:], 1) // COLLATION_FILE_NAME
+	if ix.view {
+		binary.LittleEndian.PutUint32(hdr, 0)
+		binary.LittleEndian.PutUint32(hdr[4:], collationNTOFSULongs)
+	}
 	binary.LittleEndian.PutUint32(hdr[8:], uint32(ix.blockSize))
 	cpb := int64(ix.blockSize) / ix.v.boot.clusterSize
 	if cpb == 0 {
@@ -156,8 +161,8 @@ func instanceOf(r *record, typ uint32, name string) uint16 {
 func (ix *dirIndex) writeRoot(entries []indexEntry) error {
 	r := ix.dir.rec
 	val := ix.indexRootValue(entries)
-	attr := encodeResident(attrIndexRoot, "$I30", instanceOf(r, attrIndexRoot, "$I30"), val, false)
-	if err := ix.v.rewriteRecord(r, replaceAttr(r, attrIndexRoot, "$I30", attr)); err != nil {
+	attr := encodeResident(attrIndexRoot, ix.attr, instanceOf(r, attrIndexRoot, ix.attr), val, false)
+	if err := ix.v.rewriteRecord(r, replaceAttr(r, attrIndexRoot, ix.attr, attr)); err != nil {
 		return err
 	}
 	ix.root = entries
@@ -169,7 +174,7 @@ func (ix *dirIndex) writeRoot(entries []indexEntry) error {
 // directory's record.
 func (ix *dirIndex) rootFits(entries []indexEntry) bool {
 	r := ix.dir.rec
-	old := r.find(attrIndexRoot, "$I30")
+	old := r.find(attrIndexRoot, ix.attr)
 	inUse := int(binary.LittleEndian.Uint32(r.buf[0x18:]))
 	newLen := align8(0x18+2*4) + 0x20 + entriesSize(entries)
 	return inUse-len(old.raw)+align8(newLen) <= len(r.buf)
@@ -222,16 +227,29 @@ var errExist = fs.ErrExist
 // index: into its leaf, splitting full blocks on the way up, and moving
 // the root's entries into a new block when the root outgrows the record.
 func (ix *dirIndex) insert(key []byte, ref fileRef) error {
-	fn, err := parseFileName(key, -1)
-	if err != nil {
-		return err
-	}
-	path, exists, err := ix.find(fn.name, 0xFF)
-	if err != nil {
-		return err
-	}
-	if exists {
-		return fmt.Errorf("%w: %q is already in directory record %d", errExist, fn.String(), ix.dir.rec.num)
+	var path []indexStep
+	if ix.view {
+		p, exists, err := ix.findKey(key)
+		if err != nil {
+			return err
+		}
+		if exists {
+			return fmt.Errorf("%w: key %x is already in %s of record %d", errExist, key, ix.attr, ix.dir.rec.num)
+		}
+		path = p
+	} else {
+		fn, err := parseFileName(key, -1)
+		if err != nil {
+			return err
+		}
+		p, exists, err := ix.find(fn.name, 0xFF)
+		if err != nil {
+			return err
+		}
+		if exists {
+			return fmt.Errorf("%w: %q is already in directory record %d", errExist, fn.String(), ix.dir.rec.num)
+		}
+		path = p
 	}
 	e := indexEntry{ref: ref, key: key, child: -1}
 	// Old blocks cut at a split are rewritten last, once the entries they
@@ -344,15 +362,15 @@ type plannedBlocks struct {
 // its $BITMAP as needed.
 func (ix *dirIndex) planBlocks(n int) (*plannedBlocks, error) {
 	v, r := ix.v, ix.dir.rec
-	if len(ix.dir.extents(attrIndexAllocation, "$I30")) > 1 || r.find(attrAttributeList, "") != nil {
+	if len(ix.dir.extents(attrIndexAllocation, ix.attr)) > 1 || r.find(attrAttributeList, "") != nil {
 		return nil, unsupported("MFT record %d: directory index in several records", r.num)
 	}
 	cs := v.boot.clusterSize
 	perBlock := int64(ix.blockSize) / ix.vcnShift
 	var bitmap []byte
-	if bm := r.find(attrBitmap, "$I30"); bm != nil {
+	if bm := r.find(attrBitmap, ix.attr); bm != nil {
 		if !bm.resident {
-			return nil, unsupported("MFT record %d: non-resident $I30 bitmap", r.num)
+			return nil, unsupported("MFT record %d: non-resident %s bitmap", r.num, ix.attr)
 		}
 		bitmap = append([]byte(nil), bm.value...)
 	}
@@ -393,18 +411,18 @@ func (ix *dirIndex) planBlocks(n int) (*plannedBlocks, error) {
 	for int64(len(bitmap))*8 < size/int64(ix.blockSize) {
 		bitmap = append(bitmap, make([]byte, 8)...)
 	}
-	iaInst := instanceOf(r, attrIndexAllocation, "$I30")
-	bmInst := instanceOf(r, attrBitmap, "$I30")
-	if r.find(attrIndexAllocation, "$I30") == nil && r.find(attrBitmap, "$I30") == nil {
+	iaInst := instanceOf(r, attrIndexAllocation, ix.attr)
+	bmInst := instanceOf(r, attrBitmap, ix.attr)
+	if r.find(attrIndexAllocation, ix.attr) == nil && r.find(attrBitmap, ix.attr) == nil {
 		bmInst = iaInst + 1
 	}
-	pb.ia = encodeNonResident(attrIndexAllocation, "$I30", iaInst, runs, size, size, size, 0)
-	pb.bm = encodeResident(attrBitmap, "$I30", bmInst, bitmap, false)
+	pb.ia = encodeNonResident(attrIndexAllocation, ix.attr, iaInst, runs, size, size, size, 0)
+	pb.bm = encodeResident(attrBitmap, ix.attr, bmInst, bitmap, false)
 	a, err := parseAttribute(pb.ia, r.num, -1)
 	if err != nil {
 		return nil, err
 	}
-	if pb.alloc, err = v.newStream(fmt.Sprintf("MFT record %d $I30 blocks", r.num), []*attribute{a}); err != nil {
+	if pb.alloc, err = v.newStream(fmt.Sprintf("MFT record %d %s blocks", r.num, ix.attr), []*attribute{a}); err != nil {
 		return nil, err
 	}
 	return pb, nil
@@ -414,17 +432,17 @@ func (ix *dirIndex) planBlocks(n int) (*plannedBlocks, error) {
 // $INDEX_ALLOCATION and $BITMAP, and a new root when root is not nil.
 func (ix *dirIndex) commitBlocks(pb *plannedBlocks, root []indexEntry) error {
 	r := ix.dir.rec
-	tmp, err := asRecord(replaceAttr(r, attrIndexAllocation, "$I30", pb.ia), r.num)
+	tmp, err := asRecord(replaceAttr(r, attrIndexAllocation, ix.attr, pb.ia), r.num)
 	if err != nil {
 		return err
 	}
-	attrs := replaceAttr(tmp, attrBitmap, "$I30", pb.bm)
+	attrs := replaceAttr(tmp, attrBitmap, ix.attr, pb.bm)
 	if root != nil {
 		if tmp, err = asRecord(attrs, r.num); err != nil {
 			return err
 		}
 		val := ix.indexRootValue(root)
-		attrs = replaceAttr(tmp, attrIndexRoot, "$I30", encodeResident(attrIndexRoot, "$I30", instanceOf(r, attrIndexRoot, "$I30"), val, false))
+		attrs = replaceAttr(tmp, attrIndexRoot, ix.attr, encodeResident(attrIndexRoot, ix.attr, instanceOf(r, attrIndexRoot, ix.attr), val, false))
 	}
 	if err := ix.v.rewriteRecord(r, attrs); err != nil {
 		return err

@@ -401,12 +401,34 @@ func sortByValue(attrs [][]byte) {
 // content goes to new clusters (or into the record), the record is
 // rewritten to point at it, the old clusters are freed, and the index
 // copies of the file's names get the new sizes.
+//
+// A system-compressed (WOF) file becomes a plain file, as Windows makes
+// it when a program writes to one: the same record rewrite drops its
+// reparse point and WofCompressedData stream and clears the reparse and
+// sparse attribute bits, then the stream's clusters are freed and the
+// $Extend\$Reparse entry is removed. A crash in between leaves at worst
+// leaked clusters or a stale $R entry, which Check reports.
 func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions) error {
 	if f.rec.find(attrAttributeList, "") != nil {
 		return unsupported("replacing the content of a file with an attribute list (record %d)", f.rec.num)
 	}
 	if isReparse(f) {
 		return unsupported("writing to a reparse point (record %d)", f.rec.num)
+	}
+	// A WOF file: its reparse point and compressed stream go.
+	var wofRuns []run
+	wof := false
+	if rp := f.rec.find(attrReparsePoint, ""); rp != nil {
+		if !rp.resident || len(rp.value) < 4 || binary.LittleEndian.Uint32(rp.value) != reparseTagWOF {
+			return unsupported("writing to a file with a reparse point (record %d)", f.rec.num)
+		}
+		wof = true
+		if ws := f.rec.find(attrData, wofStreamName); ws != nil && !ws.resident {
+			if ws.lowVCN != 0 {
+				return unsupported("MFT record %d: %s in several extents", f.rec.num, wofStreamName)
+			}
+			wofRuns = ws.runs
+		}
 	}
 	old := f.rec.find(attrData, "")
 	var oldRuns []run
@@ -420,8 +442,21 @@ func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions
 			oldRuns = old.runs
 		}
 	}
+	base := f.rec
+	if wof {
+		tmp, err := asRecord(replaceAttr(f.rec, attrReparsePoint, "", nil), f.rec.num)
+		if err != nil {
+			return err
+		}
+		if tmp.find(attrData, wofStreamName) != nil {
+			if tmp, err = asRecord(replaceAttr(tmp, attrData, wofStreamName, nil), f.rec.num); err != nil {
+				return err
+			}
+		}
+		base = tmp
+	}
 	// The record without $DATA, to see what room a resident value has.
-	without := replaceAttr(f.rec, attrData, "", nil)
+	without := replaceAttr(base, attrData, "", nil)
 	fixed := int64(binary.LittleEndian.Uint16(f.rec.buf[0x14:]))
 	for _, a := range without {
 		fixed += int64(len(a))
@@ -451,12 +486,16 @@ func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions
 	if !opts.Time.IsZero() {
 		now = toFiletime(opts.Time)
 	}
-	attrs := replaceAttr(f.rec, attrData, "", dataAttr)
+	attrs := replaceAttr(base, attrData, "", dataAttr)
 	// $STANDARD_INFORMATION: modified and changed now.
 	if si := f.rec.find(attrStandardInformation, ""); si != nil && len(si.value) >= 0x20 {
 		val := append([]byte(nil), si.value...)
 		binary.LittleEndian.PutUint64(val[0x08:], now)
 		binary.LittleEndian.PutUint64(val[0x10:], now)
+		if wof && len(val) >= 0x24 {
+			a := binary.LittleEndian.Uint32(val[0x20:]) &^ (fileAttrReparse | fileAttrSparse)
+			binary.LittleEndian.PutUint32(val[0x20:], a)
+		}
 		tmp, err := asRecord(attrs, f.rec.num)
 		if err != nil {
 			return err
@@ -469,6 +508,14 @@ func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions
 	if err := v.freeRuns(oldRuns); err != nil {
 		return err
 	}
+	if wof {
+		if err := v.freeRuns(wofRuns); err != nil {
+			return err
+		}
+		if err := v.removeReparseEntry(reparseTagWOF, fileRef(uint64(f.rec.seq)<<48|f.rec.num)); err != nil {
+			return err
+		}
+	}
 	// The index copies of every name: new sizes and times.
 	for _, fn := range f.names() {
 		dir, err := v.loadFile(fn.parent)
@@ -480,6 +527,10 @@ func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions
 			return err
 		}
 		fn.allocSize, fn.dataSize, fn.modified, fn.changed = alloc, size, now, now
+		if wof {
+			fn.attrs &^= fileAttrReparse | fileAttrSparse
+			fn.reparseTag = 0
+		}
 		if err := ix.updateKey(fn.name, fn.namespace, encodeFileName(fn)); err != nil {
 			return err
 		}

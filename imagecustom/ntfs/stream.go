@@ -27,6 +27,9 @@ type stream struct {
 	sparse     bool
 	compressed bool
 	encrypted  bool
+	// wof, when set, serves the reads: the stream is the content of a
+	// system-compressed file, decoded from its WofCompressedData chunks.
+	wof *wofData
 }
 
 // newStream builds the reader of an attribute from its extents (one for
@@ -105,6 +108,12 @@ func (s *stream) ReadAt(p []byte, off int64) (int, error) {
 		eof = io.EOF
 	}
 	n := len(p)
+	if s.wof != nil {
+		if err := s.wof.readAt(p, off); err != nil {
+			return 0, err
+		}
+		return n, eof
+	}
 	if s.resident {
 		copy(p, s.value[off:])
 		return n, eof
