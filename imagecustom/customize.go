@@ -482,7 +482,7 @@ func ReadImageState(v *ntfs.Volume, reg *Registry, root string) (state string, e
 			}
 		}
 	}
-	b, err := v.ReadFile(root + "/Setup/State/State.ini")
+	b, err := readSmall(v, root+"/Setup/State/State.ini", 64<<10)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
@@ -490,6 +490,19 @@ func ReadImageState(v *ntfs.Volume, reg *Registry, root string) (state string, e
 		return "", err
 	}
 	return iniValue(b, "ImageState"), nil
+}
+
+// readSmall reads a file of the image that should be small, refusing one
+// over max bytes (a hostile image's size is not allocated).
+func readSmall(v *ntfs.Volume, name string, max int64) ([]byte, error) {
+	fi, err := v.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > max {
+		return nil, fmt.Errorf("imagecustom: %s is %d bytes, more than the %d expected", name, fi.Size(), max)
+	}
+	return v.ReadFile(name)
 }
 
 // iniValue finds key=value in INI text (UTF-16LE with a BOM, or ANSI).
@@ -548,7 +561,11 @@ func (p *Plan) vistaState(v *ntfs.Volume, reg *Registry, root string, generalize
 		}
 	}
 	sc := `\` + root + `\Setup\Scripts\SetupComplete.cmd`
-	if old, err := v.ReadFile(volPath(sc)); err == nil {
+	old, err := readSmall(v, volPath(sc), 1<<20)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err == nil {
 		for i := range p.Files {
 			if strings.EqualFold(p.Files[i].Path, sc) {
 				merged := append([]byte(nil), p.Files[i].data...)
