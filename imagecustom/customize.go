@@ -90,6 +90,9 @@ type Plan struct {
 	Warnings []string    `json:"warnings"`
 
 	secrets []string
+	// tamper, a test seam, changes the volume after the plan was applied,
+	// so that verification must fail.
+	tamper func(v *ntfs.Volume) error
 }
 
 // PlanFile is a file the plan writes into the volume.
@@ -765,6 +768,11 @@ func runPass(ctx context.Context, path string, wo *WriteOptions, probe bool, pla
 	ps := &pass{v: v, root: strings.TrimPrefix(plan.Windows.SystemRoot, `\`), plan: plan, hiveSums: map[string]string{}}
 	if err := ps.apply(ctx); err != nil {
 		return nil, nil, err
+	}
+	if plan.tamper != nil && !probe {
+		if err := plan.tamper(v); err != nil {
+			return nil, nil, err
+		}
 	}
 	if probe {
 		rv, err := ntfs.Open(img.Section(part), part.Size)

@@ -1,8 +1,17 @@
 package imagecustom
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
+	"github.com/imagecustom/go-imagecustom/internal/testimg"
+	"github.com/imagecustom/go-imagecustom/sysprep"
 )
 
 func utf16le(s string) []byte {
@@ -44,4 +53,45 @@ func FuzzIniValue(f *testing.F) {
 		}
 		_ = iniValue(b, "ImageState")
 	})
+}
+
+// TestCustomizeVerifyFailureRestores: when what is read back after the
+// commit differs from the plan, Customize fails with ErrVerify and the
+// image in place is rolled back byte-identical, a child disk removed.
+func TestCustomizeVerifyFailureRestores(t *testing.T) {
+	spec, err := sysprep.Decode([]byte("identity: {computerName: T01, fullName: T}\nmembership: {workgroup: LAB}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, child := range []bool{false, true} {
+		image := testimg.Copy(t, testimg.WinXP().Name)
+		orig, _ := os.ReadFile(image)
+		opts := &CustomizeOptions{}
+		if child {
+			opts.Child = filepath.Join(t.TempDir(), "c.vmdk")
+		}
+		plan, err := planCustomize(image, spec, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan.tamper = func(v *ntfs.Volume) error {
+			return v.WriteFile(volPath(plan.Files[0].Path), []byte("tampered"), nil)
+		}
+		_, _, err = runPass(context.Background(), image, &WriteOptions{Child: opts.Child}, false, plan, "image")
+		if !errors.Is(err, ErrVerify) {
+			t.Fatalf("child %v: %v, want ErrVerify", child, err)
+		}
+		now, _ := os.ReadFile(image)
+		if !bytes.Equal(orig, now) {
+			t.Errorf("child %v: the image is not the original after a failed verification", child)
+		}
+		if _, err := os.Stat(JournalPath(image)); err == nil {
+			t.Errorf("child %v: a journal is left", child)
+		}
+		if child {
+			if _, err := os.Stat(opts.Child); err == nil {
+				t.Error("the child disk of a failed verification is left")
+			}
+		}
+	}
 }
