@@ -142,4 +142,3 @@ func (c *checker) checkReparseIndex() error {
 	}
 	return nil
 }
-
