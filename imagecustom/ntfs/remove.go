@@ -167,8 +167,14 @@ func isOneOf(fn fileName, names []fileName) bool {
 }
 
 // freeFile releases a file that has no name left: its clusters, its
-// record (not in use, sequence number bumped) and its MFT bit.
+// record (not in use, sequence number bumped), its MFT bit, and its
+// reparse point's $Extend\$Reparse entry.
 func (v *Volume) freeFile(f *file) error {
+	var reparseTag uint32
+	if rp := f.rec.find(attrReparsePoint, ""); rp != nil && rp.resident && len(rp.value) >= 4 {
+		reparseTag = binary.LittleEndian.Uint32(rp.value)
+	}
+	ref := fileRef(uint64(f.rec.seq)<<48 | f.rec.num)
 	var runs []run
 	for _, a := range f.attrs {
 		if !a.resident {
@@ -195,7 +201,13 @@ func (v *Volume) freeFile(f *file) error {
 	if err != nil {
 		return err
 	}
-	return v.setRecordBit(mft, bm, f.rec.num, false)
+	if err := v.setRecordBit(mft, bm, f.rec.num, false); err != nil {
+		return err
+	}
+	if reparseTag != 0 {
+		return v.removeReparseEntry(reparseTag, ref)
+	}
+	return nil
 }
 
 // Rename moves oldname to newname, within a directory or across

@@ -504,3 +504,27 @@ func TestCheckWOF(t *testing.T) {
 		}
 	})
 }
+
+// TestWOFRemove removes system-compressed files and a junction-free
+// volume stays consistent: their $R entries go with them.
+func TestWOFRemove(t *testing.T) {
+	v, p := openWOFVolume(t)
+	before := reparseIDs(t, p)
+	for _, name := range []string{"lzx.dll", "wimboot.dll"} {
+		if err := v.Remove("Windows/System32/" + name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probs, err := Check(context.Background(), v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range probs {
+		t.Errorf("Check: %v", pr)
+	}
+	if after := reparseIDs(t, p); len(after) != len(before)-2 {
+		t.Errorf("$R: %d entries before, %d after, want two fewer", len(before), len(after))
+	}
+	testimg.Run(t, "ntfsfix", "-n", p)
+	testimg.Run(t, "ntfsresize", "-i", "-f", p)
+}
