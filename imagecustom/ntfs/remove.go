@@ -114,9 +114,7 @@ func (v *Volume) unlink(dir, f *file, long string) error {
 	if f.rec.num < recFirstUser {
 		return fmt.Errorf("%w: %s is an NTFS system file", fs.ErrPermission, long)
 	}
-	if f.rec.find(attrAttributeList, "") != nil {
-		return unsupported("removing a file with an attribute list (record %d)", f.rec.num)
-	}
+	hasList := f.rec.find(attrAttributeList, "") != nil
 	if isDir(f) && !isReparse(f) {
 		ix, err := v.openIndex(f)
 		if err != nil {
@@ -138,6 +136,26 @@ func (v *Volume) unlink(dir, f *file, long string) error {
 		if err := ix.remove(fn.name, fn.namespace); err != nil {
 			return err
 		}
+	}
+	if hasList {
+		// Names may be in extension records: out of the list, then out
+		// of their records.
+		var drop []*attribute
+		left := 0
+		for _, a := range f.attrs {
+			if a.typ != attrFileName {
+				continue
+			}
+			if fn, err := parseFileName(a.value, a.off); err == nil && isOneOf(fn, names) {
+				drop = append(drop, a)
+			} else {
+				left++
+			}
+		}
+		if left > 0 {
+			return v.dropAttrs(f, drop, left)
+		}
+		return v.freeFile(f)
 	}
 	// The record without those names.
 	var keep [][]byte
@@ -193,6 +211,18 @@ func (v *Volume) freeFile(f *file) error {
 	binary.LittleEndian.PutUint16(buf[0x10:], seq)
 	if err := v.writeRecord(&record{num: f.rec.num, buf: buf}); err != nil {
 		return err
+	}
+	// Then its extension records, which no base record names any more.
+	if f.rec.find(attrAttributeList, "") != nil {
+		exts, err := v.extensionRecords(f)
+		if err != nil {
+			return err
+		}
+		for _, num := range sortedKeys(exts) {
+			if err := v.freeRecord(exts[num]); err != nil {
+				return err
+			}
+		}
 	}
 	if err := v.freeRuns(runs); err != nil {
 		return err
