@@ -307,3 +307,175 @@ func (v *Volume) freeRecord(r *record) error {
 	}
 	return v.setRecordBit(mft, bm, r.num, false)
 }
+
+// recordFree returns the bytes record r has left for more attributes.
+func (v *Volume) recordFree(r *record) int {
+	used := int(binary.LittleEndian.Uint16(r.buf[0x14:])) + 8
+	for _, a := range r.attrs {
+		used += len(a.raw)
+	}
+	return len(r.buf) - used
+}
+
+// newExtensionRecord allocates an empty extension record of the file.
+func (v *Volume) newExtensionRecord(f *file) (*record, error) {
+	num, err := v.allocRecord()
+	if err != nil {
+		return nil, err
+	}
+	old, err := v.readRawRecord(num)
+	if err != nil {
+		return nil, err
+	}
+	seq := old.seq
+	if seq == 0 {
+		seq = 1
+	}
+	b := v.newRecordHeader(num, seq, old.usn, false)
+	binary.LittleEndian.PutUint64(b[0x20:], uint64(f.rec.seq)<<48|f.rec.num)
+	r := &record{num: num, off: v.mft.volumeOffset(int64(num) * int64(v.boot.recordSize)), buf: b, seq: seq}
+	if err := v.writeRecord(r); err != nil {
+		return nil, err
+	}
+	parsed, err := parseRecord(r.buf, num, r.off)
+	if err != nil {
+		return nil, err
+	}
+	return parsed, nil
+}
+
+// addAttrs adds attributes (complete attribute records; their instance
+// numbers are assigned here) to a file that has an attribute list: into
+// the base record when they fit, else into the first extension record
+// with room, else into a new extension record, the way Windows and
+// ntfs-3g spill attributes. The record holding them is written first,
+// then the list naming them (with the base record, whose link count
+// becomes links): a crash in between leaves an attribute no list names,
+// never a list entry without its attribute.
+func (v *Volume) addAttrs(f *file, add [][]byte, links int) error {
+	need := 0
+	for _, a := range add {
+		need += len(a)
+	}
+	entries, err := v.attrList(f)
+	if err != nil {
+		return err
+	}
+	listGrowth := 0
+	for _, a := range add {
+		pa, err := parseAttribute(a, 0, -1)
+		if err != nil {
+			return err
+		}
+		listGrowth += align8(0x1A + 2*len(utf16.Encode([]rune(pa.name))))
+	}
+	if list := f.rec.find(attrAttributeList, ""); list != nil && list.resident {
+		need += listGrowth // the base record holds the list too
+	}
+	// The record to hold them.
+	var target *record
+	if v.recordFree(f.rec) >= need {
+		target = f.rec
+	} else {
+		exts, err := v.extensionRecords(f)
+		if err != nil {
+			return err
+		}
+		plain := need
+		if list := f.rec.find(attrAttributeList, ""); list != nil && list.resident {
+			plain -= listGrowth
+			if v.recordFree(f.rec) < listGrowth {
+				return unsupported("MFT record %d: no room for a longer resident attribute list", f.rec.num)
+			}
+		}
+		for _, num := range sortedKeys(exts) {
+			if v.recordFree(exts[num]) >= plain {
+				target = exts[num]
+				break
+			}
+		}
+		if target == nil {
+			if target, err = v.newExtensionRecord(f); err != nil {
+				return err
+			}
+		}
+	}
+	// Instances and list entries.
+	inst := nextInstance(target)
+	var raws [][]byte
+	for _, a := range add {
+		c := append([]byte(nil), a...)
+		setInstance(c, inst)
+		pa, err := parseAttribute(c, target.num, -1)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, listEntry{typ: pa.typ, name: pa.name, lowVCN: pa.lowVCN,
+			ref: fileRef(uint64(target.seq)<<48 | target.num), instance: inst})
+		raws = append(raws, c)
+		inst++
+	}
+	sortList(entries)
+	if target.num == f.rec.num {
+		all := make([][]byte, 0, len(f.rec.attrs)+len(raws))
+		for _, a := range f.rec.attrs {
+			all = append(all, a.raw)
+		}
+		all = sortAttrs(append(all, raws...))
+		if err := v.writeAttrList(f, entries, all, links); err != nil {
+			return err
+		}
+		return v.reloadFile(f)
+	}
+	all := make([][]byte, 0, len(target.attrs)+len(raws))
+	for _, a := range target.attrs {
+		all = append(all, a.raw)
+	}
+	if err := v.rewriteRecordLinks(target, sortAttrs(append(all, raws...)), 0); err != nil {
+		return err
+	}
+	base := make([][]byte, 0, len(f.rec.attrs))
+	for _, a := range f.rec.attrs {
+		base = append(base, a.raw)
+	}
+	if err := v.writeAttrList(f, entries, base, links); err != nil {
+		return err
+	}
+	return v.reloadFile(f)
+}
+
+// sortAttrs orders raw attribute records as a record holds them: by type,
+// then name, $FILE_NAMEs among themselves by value.
+func sortAttrs(attrs [][]byte) [][]byte {
+	slices.SortStableFunc(attrs, func(a, b []byte) int {
+		ta, tb := binary.LittleEndian.Uint32(a), binary.LittleEndian.Uint32(b)
+		if ta != tb {
+			return int(int64(ta) - int64(tb))
+		}
+		na, nb := rawAttrName(a), rawAttrName(b)
+		if c := bytes.Compare(na, nb); c != 0 {
+			return c
+		}
+		if ta == attrFileName && a[8] == 0 && b[8] == 0 {
+			return bytes.Compare(residentValue(a), residentValue(b))
+		}
+		return 0
+	})
+	return attrs
+}
+
+func rawAttrName(a []byte) []byte {
+	n, off := int(a[9]), int(binary.LittleEndian.Uint16(a[0x0A:]))
+	if n == 0 || off+2*n > len(a) {
+		return nil
+	}
+	return a[off : off+2*n]
+}
+
+func residentValue(a []byte) []byte {
+	n, off := int(binary.LittleEndian.Uint32(a[0x10:])), int(binary.LittleEndian.Uint16(a[0x14:]))
+	if off+n > len(a) {
+		return nil
+	}
+	return a[off : off+n]
+}

@@ -215,3 +215,41 @@ func TestAttrListRemove(t *testing.T) {
 		})
 	}
 }
+
+// TestAttrListRename renames names of files with an attribute list: a
+// name of the 100-link file within its folder, to another folder, a
+// change of case only, and the only name of a fragmented file (which
+// ntfs-3g moved to an extension record); the outside tools agree.
+func TestAttrListRename(t *testing.T) {
+	for _, c := range []int{512, 4096} {
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			v, p := openFeatures(t, c)
+			want := fuseWalk(t, p)
+			long2 := "hardlinks/many/renamed-010-with-another-long-name-so-that-it-needs-as-much-room-again.txt"
+			for _, mv := range [][2]string{
+				{longLink(10), long2},
+				{longLink(20), "hardlinks/a/moved-020.txt"},
+				{longLink(30), "hardlinks/many/LINK-030" + longLink(30)[len("hardlinks/many/link-030"):]},
+				{"fragmented/interleaved-b.txt", "fragmented/renamed-interleaved-b.txt"},
+				{"fragmented/renamed-interleaved-b.txt", "hardlinks/b/interleaved-b, now elsewhere.txt"},
+			} {
+				if err := v.Rename(mv[0], mv[1], false); err != nil {
+					t.Fatalf("rename %s: %v", mv[0], err)
+				}
+				want[mv[1]] = want[mv[0]]
+				delete(want, mv[0])
+				if _, err := v.Stat(mv[1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fi, err := v.Stat("hardlinks/many/target.txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := fi.Sys().(*FileStat); st.Links != 100 || len(st.Names) != 100 {
+				t.Errorf("after the renames: %d links, %d names, want 100", st.Links, len(st.Names))
+			}
+			agree(t, v, p, want)
+		})
+	}
+}

@@ -263,9 +263,6 @@ func (v *Volume) Rename(oldname, newname string, replace bool) error {
 	if src.f.rec.num < recFirstUser {
 		return linkErr(fmt.Errorf("%w: NTFS system file", fs.ErrPermission))
 	}
-	if src.f.rec.find(attrAttributeList, "") != nil {
-		return linkErr(unsupported("renaming a file with an attribute list"))
-	}
 	dirPath, base, err := splitPath("rename", newname)
 	if err != nil {
 		return linkErr(err)
@@ -348,6 +345,9 @@ func (v *Volume) move(src *node, from, to *file, base string) error {
 			return err
 		}
 	}
+	if f.rec.find(attrAttributeList, "") != nil {
+		return v.moveListed(f, from, to, old, added, caseOnly)
+	}
 	// 1. The record with both the old and the new names.
 	attrs := f.rec.attrs
 	var raw [][]byte
@@ -393,6 +393,99 @@ func (v *Volume) move(src *node, from, to *file, base string) error {
 		}
 	}
 	return v.rewriteRecord(f.rec, insertFileNames(f.rec.attrs, nil, old))
+}
+
+// moveListed is move for a file with an attribute list, whose names may
+// sit in extension records: the new names are added where there is room
+// (base record, an extension record, or a new one) and listed, then
+// indexed; the old entries and names go last, through the list first. A
+// change of case rewrites the name in its own record, keeping its
+// instance, so the list stays as it is.
+func (v *Volume) moveListed(f, from, to *file, old, added []fileName, caseOnly bool) error {
+	links := 0
+	for _, a := range f.attrs {
+		if a.typ == attrFileName {
+			links++
+		}
+	}
+	ref := fileRef(f.rec.num | uint64(f.rec.seq)<<48)
+	if caseOnly {
+		var a *attribute
+		for _, x := range f.attrs {
+			if x.typ == attrFileName {
+				if fn, err := parseFileName(x.value, x.off); err == nil && isOneOf(fn, old[:1]) {
+					a = x
+				}
+			}
+		}
+		if a == nil {
+			return corrupt(f.rec.off, "MFT record %d: name %q not found", f.rec.num, string(utf16Decode(old[0].name)))
+		}
+		r := f.rec
+		if a.rec != f.rec.num {
+			var err error
+			if r, err = v.readRecord(a.rec); err != nil {
+				return err
+			}
+		}
+		var raws [][]byte
+		for _, x := range r.attrs {
+			if x.typ == a.typ && x.instance == a.instance {
+				raws = append(raws, encodeResident(attrFileName, "", a.instance, encodeFileName(added[0]), true))
+				continue
+			}
+			raws = append(raws, x.raw)
+		}
+		recLinks := 0
+		if r.num == f.rec.num {
+			recLinks = links
+		}
+		if err := v.rewriteRecordLinks(r, sortAttrs(raws), recLinks); err != nil {
+			return err
+		}
+		toIx, err := v.openIndex(to)
+		if err != nil {
+			return err
+		}
+		return toIx.insert(encodeFileName(added[0]), ref)
+	}
+	var raws [][]byte
+	for _, n := range added {
+		raws = append(raws, encodeResident(attrFileName, "", 0, encodeFileName(n), true))
+	}
+	if err := v.addAttrs(f, raws, links+len(added)); err != nil {
+		return err
+	}
+	toIx, err := v.openIndex(to)
+	if err != nil {
+		return err
+	}
+	for _, n := range added {
+		if err := toIx.insert(encodeFileName(n), ref); err != nil {
+			return err
+		}
+	}
+	if from, err = v.loadFile(fileRef(from.rec.num)); err != nil {
+		return err
+	}
+	fromIx, err := v.openIndex(from)
+	if err != nil {
+		return err
+	}
+	for _, n := range old {
+		if err := fromIx.remove(n.name, n.namespace); err != nil {
+			return err
+		}
+	}
+	var drop []*attribute
+	for _, a := range f.attrs {
+		if a.typ == attrFileName {
+			if fn, err := parseFileName(a.value, a.off); err == nil && isOneOf(fn, old) {
+				drop = append(drop, a)
+			}
+		}
+	}
+	return v.dropAttrs(f, drop, links+len(added)-len(drop))
 }
 
 // insertFileNames returns attrs' raw records with the $FILE_NAME values
