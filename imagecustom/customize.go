@@ -495,19 +495,6 @@ func ReadImageState(v *ntfs.Volume, reg *Registry, root string) (state string, e
 	return iniValue(b, "ImageState"), nil
 }
 
-// readSmall reads a file of the image that should be small, refusing one
-// over max bytes (a hostile image's size is not allocated).
-func readSmall(v *ntfs.Volume, name string, max int64) ([]byte, error) {
-	fi, err := v.Stat(name)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("imagecustom: %s is %d bytes, more than the %d expected", name, fi.Size(), max)
-	}
-	return v.ReadFile(name)
-}
-
 // iniValue finds key=value in INI text (UTF-16LE with a BOM, or ANSI).
 func iniValue(b []byte, key string) string {
 	text := string(b)
