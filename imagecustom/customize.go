@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -713,22 +714,23 @@ func (p *Plan) planHook(v *ntfs.Volume, w *Windows, h *sysprep.BootHook, local f
 		}
 	}
 	ph.Size, ph.SHA256 = int64(len(ph.exe)), sha(ph.exe)
-	ph.ExeName, ph.BackupName = "autochk.exe", defaultBackupName
-	if ph.Method == "bootexecute" {
-		ph.ExeName, ph.BackupName = path.Base(strings.ReplaceAll(ph.Exe, `\`, "/")), ""
+	ph.ExeName, ph.BackupName = "autochk.exe", DefaultHookBackupName
+	if ph.Method == HookMethodBootExecute {
+		ph.ExeName, ph.BackupName = DefaultHookExeName, ""
 	}
 	if ph.dat != nil {
-		ph.DataName = defaultDataName
+		ph.DataName = DefaultHookDataName
+	}
+	// A volume with a hook of ours already is dirty and refused for
+	// writing; one whose autochk.exe is missing cannot take the method.
+	if ph.Method == HookMethodAutochk {
+		if _, err := v.Stat(strings.TrimPrefix(w.SystemRoot, `\`) + "/System32/autochk.exe"); err != nil {
+			return fmt.Errorf("%w: boot hook method autochk: System32\\autochk.exe: %w", ErrUnsafe, err)
+		}
 	}
 	p.Hook = ph
 	return nil
 }
-
-// The hook's default file names in System32 (CLI.md).
-const (
-	defaultBackupName = "vmprep.cfg"
-	defaultDataName   = "vmprep.dat"
-)
 
 // pass is one run of a plan on an image opened for writing.
 type pass struct {
@@ -879,11 +881,13 @@ func (ps *pass) apply(ctx context.Context) error {
 		return err
 	}
 	if h := p.Hook; h != nil {
-		orig, err := v.ReadFile(ps.root + "/System32/autochk.exe")
-		if err != nil && h.Method == "autochk" {
-			return fmt.Errorf("imagecustom: boot hook: %w", err)
+		if h.Method == HookMethodAutochk {
+			orig, err := v.ReadFile(ps.root + "/System32/autochk.exe")
+			if err != nil {
+				return fmt.Errorf("imagecustom: boot hook: %w", err)
+			}
+			ps.autochk = sha(orig)
 		}
-		ps.autochk = sha(orig)
 		if err := installPlannedHook(v, reg, &p.Windows, h); err != nil {
 			return err
 		}
@@ -953,6 +957,15 @@ func (ps *pass) verify(rv *ntfs.Volume, where string) (*Verification, error) {
 			bad = append(bad, fmt.Sprintf("%s\\%s: %v", pv.Key, pv.Name, err))
 		case got.Type() != pv.typ:
 			bad = append(bad, fmt.Sprintf("%s\\%s: type %v, want %v", pv.Key, pv.Name, got.Type(), pv.typ))
+		case pv.Name == bootExecuteValue && p.Hook != nil && p.Hook.Method == HookMethodBootExecute:
+			// The hook's line follows the planned ones.
+			lines, err := got.Strings()
+			want, _ := pv.Data.([]string)
+			if err != nil || len(lines) < len(want) || !slices.Equal(lines[:len(want)], want) {
+				bad = append(bad, fmt.Sprintf("%s\\%s: %q does not start with %q", pv.Key, pv.Name, lines, want))
+			} else {
+				ver.Values++
+			}
 		default:
 			data, err := got.Data()
 			if err != nil || !bytes.Equal(data, pv.raw) {
