@@ -482,3 +482,53 @@ func fileSum(t testing.TB, path string) [32]byte {
 	}
 	return sha256.Sum256(b)
 }
+
+// TestCustomizeBootExecuteHook: the bootexecute method with a data file,
+// on the XP fixture: the hook in System32 under its name, its line after
+// autochk's in every control set (hivexget), the data file, no dirty
+// flag; with sysprepTools too, setupcl.exe's line comes before the hook's.
+func TestCustomizeBootExecuteHook(t *testing.T) {
+	image := testimg.Copy(t, testimg.WinXP().Name)
+	spec, dir := customizeSpec(t, "i386")
+	if err := os.WriteFile(filepath.Join(dir, "actions.dat"), []byte("reboot\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec.BootHook.Method, spec.BootHook.Data = "bootexecute", "actions.dat"
+	tools := filepath.Join(dir, "deploy")
+	os.Mkdir(tools, 0o755)
+	native, _ := os.ReadFile(filepath.Join(testimg.Dir(t), "pe", "hook-i386.exe"))
+	os.WriteFile(filepath.Join(tools, "setupcl.exe"), native, 0o644)
+	os.WriteFile(filepath.Join(tools, "sysprep.exe"), native, 0o644)
+	spec.SysprepTools = "deploy"
+	res, err := imagecustom.Customize(context.Background(), image, spec, &imagecustom.CustomizeOptions{SpecDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Final.Dirty || !res.Final.Hook || res.Plan.Hook.ExeName != imagecustom.DefaultHookExeName {
+		t.Errorf("final %+v, hook %+v", res.Final, res.Plan.Hook)
+	}
+	img, err := imagecustom.Open(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	v, _, _ := img.OpenNTFS(0)
+	vol := rawVolume(t, image, testimg.WinXP())
+	hive := filepath.Join(t.TempDir(), "SYSTEM")
+	os.WriteFile(hive, testimg.Run(t, "ntfscat", vol, onDisk(t, v, `\WINDOWS\System32\config\SYSTEM`)), 0o644)
+	for _, cs := range []string{"ControlSet001", "ControlSet002"} {
+		got := strings.TrimSpace(string(testimg.Run(t, "hivexget", hive, `\`+cs+`\Control\Session Manager`, "BootExecute")))
+		want := "autocheck autochk *\nsetupcl.exe\n" + strings.TrimSuffix(imagecustom.DefaultHookExeName, ".exe")
+		if cs == "ControlSet002" && !strings.Contains(got, "setupcl.exe") {
+			// setupcl.exe goes where CurrentControlSet writes go (Current
+			// and Default); the hook into every control set.
+			want = "autocheck autochk *\n" + strings.TrimSuffix(imagecustom.DefaultHookExeName, ".exe")
+		}
+		if got != want {
+			t.Errorf("%s BootExecute:\n%s\nwant\n%s", cs, got, want)
+		}
+	}
+	if got := testimg.Run(t, "ntfscat", vol, onDisk(t, v, `\WINDOWS\System32\`+imagecustom.DefaultHookDataName)); string(got) != "reboot\r\n" {
+		t.Errorf("data file %q", got)
+	}
+}
