@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/imagecustom/go-imagecustom/hive"
+	"github.com/imagecustom/go-imagecustom/imagecustom/boothook"
 	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
 	"github.com/imagecustom/go-imagecustom/sysprep"
 )
@@ -123,7 +124,8 @@ type PlanValue struct {
 
 // PlanHook is the boot hook the plan installs.
 type PlanHook struct {
-	Exe        string `json:"exe"` // local path
+	Exe        string `json:"exe,omitempty"`     // local path; "" for the built-in hook
+	Builtin    bool   `json:"builtin,omitempty"` // the project's own hook, running bootHook.actions
 	Method     string `json:"method"`
 	Size       int64  `json:"size"`
 	SHA256     string `json:"sha256"`
@@ -699,10 +701,27 @@ func checkPE(b []byte, arch string, native bool) error {
 func (p *Plan) planHook(v *ntfs.Volume, w *Windows, h *sysprep.BootHook, local func(string) string) error {
 	ph := &PlanHook{Exe: local(h.Exe), Method: h.Method, Data: local(h.Data)}
 	if ph.Method == "" {
-		ph.Method = "autochk"
+		ph.Method = HookMethodAutochk
 	}
 	var err error
-	if ph.exe, err = os.ReadFile(ph.Exe); err != nil {
+	if h.Actions != "" {
+		// The project's own hook, with the spec's action list as its
+		// data file.
+		ph.Exe, ph.Data, ph.Builtin = "", "", true
+		problem := func(err error) error {
+			return &sysprep.ProblemsError{Problems: []sysprep.Problem{{Path: "bootHook.actions", Message: err.Error()}}}
+		}
+		actions, err := boothook.Parse(strings.NewReader(h.Actions))
+		if err != nil {
+			return problem(err)
+		}
+		if ph.dat, err = boothook.EncodeData(boothook.Data{Backup: DefaultHookBackupName, Actions: actions}); err != nil {
+			return problem(err)
+		}
+		if ph.exe, err = boothook.PE(w.Arch); err != nil {
+			return fmt.Errorf("%w: bootHook.actions: %w", ErrUnsupported, err)
+		}
+	} else if ph.exe, err = os.ReadFile(ph.Exe); err != nil {
 		return fmt.Errorf("imagecustom: bootHook.exe: %w", err)
 	}
 	if err := checkHookExe(ph.exe, w.Arch); err != nil {

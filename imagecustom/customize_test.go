@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/imagecustom/go-imagecustom/imagecustom"
+	"github.com/imagecustom/go-imagecustom/imagecustom/boothook"
 	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
 	"github.com/imagecustom/go-imagecustom/internal/testimg"
 	"github.com/imagecustom/go-imagecustom/sysprep"
@@ -530,5 +531,46 @@ func TestCustomizeBootExecuteHook(t *testing.T) {
 	}
 	if got := testimg.Run(t, "ntfscat", vol, onDisk(t, v, `\WINDOWS\System32\`+imagecustom.DefaultHookDataName)); string(got) != "reboot\r\n" {
 		t.Errorf("data file %q", got)
+	}
+}
+
+// TestCustomizeBuiltinHook: bootHook.actions installs the project's own
+// hook with the action list encoded as its data file.
+func TestCustomizeBuiltinHook(t *testing.T) {
+	for _, d := range []testimg.Disk{testimg.WinXP(), testimg.Win10()} {
+		image := testimg.Copy(t, d.Name)
+		if d.GPT {
+			generalize(t, image)
+		}
+		spec, dir := customizeSpec(t, "i386")
+		spec.BootHook = &sysprep.BootHook{Actions: "say \"hello\"\nreboot\n"}
+		res, err := imagecustom.Customize(context.Background(), image, spec, &imagecustom.CustomizeOptions{SpecDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := imagecustom.Open(image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _, _ := img.OpenNTFS(0)
+		root := strings.TrimPrefix(res.Plan.Windows.SystemRoot, `\`)
+		exe, _ := v.ReadFile(root + "/System32/autochk.exe")
+		want, _ := boothook.PE(res.Plan.Windows.Arch)
+		if !res.Plan.Hook.Builtin || !bytes.Equal(exe, want) {
+			t.Errorf("%s: autochk.exe is not the built-in hook for %s", d.Name, res.Plan.Windows.Arch)
+		}
+		dat, _ := v.ReadFile(root + "/System32/" + imagecustom.DefaultHookDataName)
+		acts, err := boothook.Decode(dat)
+		if err != nil || len(acts) != 2 {
+			t.Errorf("%s: data file decodes to %v, %v", d.Name, acts, err)
+		}
+		img.Close()
+	}
+	// An action list that does not parse is a spec problem.
+	image := testimg.Copy(t, testimg.WinXP().Name)
+	spec, dir := customizeSpec(t, "i386")
+	spec.BootHook = &sysprep.BootHook{Actions: "explode now\n"}
+	if _, err := imagecustom.Customize(context.Background(), image, spec, &imagecustom.CustomizeOptions{SpecDir: dir, DryRun: true}); !errors.Is(err, sysprep.ErrInvalid) {
+		t.Errorf("a bad action list: %v, want sysprep.ErrInvalid", err)
 	}
 }
