@@ -57,7 +57,9 @@ output. Exit 4: the spec has problems; 3: refused for safety.`,
 				DryRun: wf.dryRun, Child: wf.out, Partition: wf.partition, SpecDir: dir, Generalize: generalize})
 			var pe *sysprep.ProblemsError
 			if errors.As(err, &pe) {
-				return a.printSpecProblems(pe.Problems)
+				if err := a.printSpecProblems(pe.Problems); err != nil {
+					return problemsError{what: "customize: spec", n: len(pe.Problems)}
+				}
 			}
 			if err != nil {
 				return err
