@@ -267,6 +267,11 @@ func planCustomize(path string, spec *sysprep.Spec, opts *CustomizeOptions) (*Pl
 		return nil, err
 	}
 	p.ComputerName = res.ComputerName
+	if len(w.Dirty) > 0 {
+		// The registry replays their transaction logs in memory (or
+		// refuses, hive.ErrDirty, when it cannot) and saves them clean.
+		p.warn("the hives %s were not closed cleanly (a clone of a running machine?): their transaction logs are replayed before they are changed", strings.Join(w.Dirty, ", "))
+	}
 	for _, wn := range res.Warnings {
 		p.warn("spec: %s", wn)
 	}
@@ -360,10 +365,6 @@ func pickWindows(img *Image, index int) (*Windows, error) {
 			parts = append(parts, fmt.Sprintf("%d (%s)", w.Partition, w.SystemRoot))
 		}
 		return nil, fmt.Errorf("%w: Windows installs on partitions %s; pick one with --partition", ErrAmbiguous, strings.Join(parts, ", "))
-	}
-	if len(found[0].Dirty) > 0 {
-		return nil, fmt.Errorf("%w: the hives %s were not closed cleanly by Windows: boot the image once, or recover them with reg commands first",
-			ErrUnsafe, strings.Join(found[0].Dirty, ", "))
 	}
 	return &found[0], nil
 }
