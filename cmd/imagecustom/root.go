@@ -153,5 +153,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused for safety, 4 a check found proble
 		a.regCommand(), a.vmdkCommand(), a.sysprepCommand(),
 		a.customizeCommand(),
 		a.userCommand())
+	root.AddCommand(a.hookCommand())
+	root.AddCommand(a.setCommand(), a.netCommand(), a.firstbootCommand())
 	return root
 }
