@@ -57,9 +57,7 @@ output. Exit 4: the spec has problems; 3: refused for safety.`,
 				DryRun: wf.dryRun, Child: wf.out, Partition: wf.partition, SpecDir: dir, Generalize: generalize})
 			var pe *sysprep.ProblemsError
 			if errors.As(err, &pe) {
-				if err := a.printSpecProblems(pe.Problems); err != nil {
-					return problemsError{what: "customize: spec", n: len(pe.Problems)}
-				}
+				return a.printSpecProblems("customize: spec", pe.Problems)
 			}
 			if err != nil {
 				return err
