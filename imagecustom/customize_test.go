@@ -574,3 +574,39 @@ func TestCustomizeBuiltinHook(t *testing.T) {
 		t.Errorf("a bad action list: %v, want sysprep.ErrInvalid", err)
 	}
 }
+
+// TestCustomizeVCenterSpecs: specs exported from vCenter customize the XP
+// and Windows 10 fixtures (dry runs), what the family ignores or does
+// differently shown as warnings with the plan.
+func TestCustomizeVCenterSpecs(t *testing.T) {
+	xp := testimg.Copy(t, testimg.WinXP().Name)
+	w10 := testimg.Copy(t, testimg.Win10().Name)
+	generalize(t, w10)
+	for _, name := range []string{"sysprep-static-domain.xml", "sysprep-text.xml"} {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(testimg.Dir(t)), "sysprep", "testdata", "vcenter", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := sysprep.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, image := range []string{xp, w10} {
+			res, err := imagecustom.Customize(context.Background(), image, spec, &imagecustom.CustomizeOptions{DryRun: true})
+			if err != nil {
+				t.Errorf("%s on %s: %v", name, filepath.Base(image), err)
+				continue
+			}
+			t.Logf("%s on %s: %d files, warnings %q", name, res.Plan.Family, len(res.Plan.Files), res.Plan.Warnings)
+			if res.Plan.Family == "winxp" && name == "sysprep-static-domain.xml" {
+				found := false
+				for _, w := range res.Plan.Warnings {
+					found = found || strings.Contains(w, "ipv6")
+				}
+				if !found {
+					t.Errorf("%s on XP: no warning for its IPv6 settings: %q", name, res.Plan.Warnings)
+				}
+			}
+		}
+	}
+}
