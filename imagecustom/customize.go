@@ -201,8 +201,8 @@ func Customize(ctx context.Context, path string, spec *sysprep.Spec, opts *Custo
 	probeOpts := &WriteOptions{DryRun: true}
 	if plan.Format == "vmdk/streamOptimized" {
 		if !opts.DryRun && opts.Child == "" {
-			_, err := OpenRW(path, nil) // the refusal, with its way out
-			return nil, err
+			return nil, fmt.Errorf("%w: %s is a streamOptimized VMDK, which cannot be written in place (its grains are compressed): "+
+				"write the result to a child disk (--out CHILD.vmdk, CustomizeOptions.Child) or convert the image first (vmdk convert)", ErrUnsafe, path)
 		}
 		tmp, err := os.MkdirTemp("", "imagecustom-probe-")
 		if err != nil {
