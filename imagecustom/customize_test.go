@@ -610,3 +610,48 @@ func TestCustomizeVCenterSpecs(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomizeImageStateFromStateIni: without ImageState in the
+// registry, Windows\Setup\State\State.ini (UTF-16LE, as Windows writes
+// it) says whether the image is generalized.
+func TestCustomizeImageStateFromStateIni(t *testing.T) {
+	image := testimg.Copy(t, testimg.Win10().Name)
+	img, err := imagecustom.OpenRW(image, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, _ := img.OpenNTFSRW(0, nil)
+	reg, err := imagecustom.OpenRegistry(v, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := reg.Key(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.DeleteValue("ImageState"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Save(); err != nil {
+		t.Fatal(err)
+	}
+	ini := append([]byte{0xff, 0xfe}, encodeSZ("[State]\r\nImageState=IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE\r\n")...)
+	if err := v.MkdirAll("Windows/Setup/State", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.WriteFile("Windows/Setup/State/State.ini", ini[:len(ini)-2], nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := img.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	img.Close()
+	spec, dir := customizeSpec(t, "amd64")
+	res, err := imagecustom.Customize(context.Background(), image, spec, &imagecustom.CustomizeOptions{SpecDir: dir, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Plan.ImageState != "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" {
+		t.Errorf("image state %q", res.Plan.ImageState)
+	}
+}
