@@ -354,4 +354,3 @@ func randomName(prefix string, rnd io.Reader) (string, error) {
 	}
 	return strings.ToUpper(prefix) + string(b), nil
 }
-
