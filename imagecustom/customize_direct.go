@@ -333,18 +333,16 @@ func snapshotValues(h *hive.Hive, path string) (*valueSnapshot, error) {
 	return s, err
 }
 
-// randomName makes a computer name of prefix and random letters and
-// digits, 15 characters in all at most (4 random ones at least).
+// randomName makes a computer name of prefix and 4 random letters and
+// digits.
 func randomName(prefix string, rnd io.Reader) (string, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	n := 15 - len(prefix)
-	if n < 4 {
+	if len(prefix) > 11 {
 		return "", fmt.Errorf("%w: computer name prefix %q is longer than 11 characters", ErrInvalid, prefix)
 	}
-	n = 4
-	b := make([]byte, n)
+	b := make([]byte, 4)
 	if _, err := io.ReadFull(rnd, b); err != nil {
 		return "", err
 	}
