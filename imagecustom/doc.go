@@ -27,4 +27,15 @@
 // sets), and [Registry] opens an install's hives by their registry names
 // (HKLM\SYSTEM, HKU\.DEFAULT…), edits them in memory, imports .reg text
 // across them and writes them back into the volume.
+//
+// The direct settings change a Windows install without a setup cycle,
+// editing the opened [Registry] in memory for the caller to save and
+// commit, so that several compose in one transaction: [SetHostname],
+// [SetTimeZone], [Adapters] and [SetAdapter], and first-boot commands
+// ([AddFirstBoot], [FirstBootCommands], [RemoveFirstBoot]) run by
+// Winlogon's setup hook. Each returns the values it wrote as [Edit]s.
+// They follow what Windows itself writes (sources in their comments;
+// checked against the real Windows 7 SYSTEM hive in testdata/real), but
+// nothing here boots Windows: that they take effect at boot is
+// unverified.
 package imagecustom
