@@ -299,7 +299,11 @@ func (r *rendering) prependOffline() {
 		if method == "" {
 			method = "autochk"
 		}
-		pre = append(pre, Step{Kind: StepBootHook, Phase: PhaseBoot, Detail: fmt.Sprintf("%s (%s)", h.Exe, method)})
+		exe := h.Exe
+		if exe == "" {
+			exe = "built-in hook"
+		}
+		pre = append(pre, Step{Kind: StepBootHook, Phase: PhaseBoot, Detail: fmt.Sprintf("%s (%s)", exe, method)})
 	}
 	r.res.Plan = append(pre, r.res.Plan...)
 }

@@ -145,9 +145,13 @@ type File struct {
 }
 
 // BootHook names a native program to run at boot before Windows starts,
-// installed by the image layer.
+// installed by the image layer: either Exe, a native PE of the user's (with
+// its Data file), or Actions, an action list for the project's built-in
+// hook (the text format of package imagecustom/boothook, parsed by the
+// image layer). Exactly one of Exe and Actions is set.
 type BootHook struct {
-	Exe    string `json:"exe"`              // local path of the native PE
-	Data   string `json:"data,omitempty"`   // local path of its data file
-	Method string `json:"method,omitempty"` // "autochk" (default) or "bootexecute"
+	Exe     string `json:"exe,omitempty"`     // local path of the native PE
+	Data    string `json:"data,omitempty"`    // local path of its data file
+	Actions string `json:"actions,omitempty"` // or the built-in hook's action list, as text
+	Method  string `json:"method,omitempty"`  // "autochk" (default) or "bootexecute"
 }

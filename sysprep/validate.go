@@ -65,8 +65,13 @@ func Validate(spec *Spec, f Family) []Problem {
 		}
 	}
 	if h := spec.BootHook; h != nil {
-		if h.Exe == "" {
-			v.add("bootHook.exe", "missing: the native program to install")
+		switch {
+		case h.Exe == "" && h.Actions == "":
+			v.add("bootHook.exe", "missing: the native program to install (or bootHook.actions for the built-in hook)")
+		case h.Exe != "" && h.Actions != "":
+			v.add("bootHook.actions", "set together with bootHook.exe: give one of them")
+		case h.Actions != "" && h.Data != "":
+			v.add("bootHook.data", "set with bootHook.actions: the built-in hook's data file is made from the actions")
 		}
 		if h.Method != "" && h.Method != "autochk" && h.Method != "bootexecute" {
 			v.add("bootHook.method", "%q is not autochk or bootexecute", h.Method)

@@ -27,6 +27,13 @@ func TestValidateGoodSpecs(t *testing.T) {
 		if p := sysprep.Validate(validSpec(), f); len(p) != 0 {
 			t.Errorf("%v: %v", f, p)
 		}
+		for _, h := range []*sysprep.BootHook{{Exe: "hook.exe", Data: "hook.dat"}, {Actions: "say hi\nreboot\n", Method: "bootexecute"}} {
+			s := validSpec()
+			s.BootHook = h
+			if p := sysprep.Validate(s, f); len(p) != 0 {
+				t.Errorf("%v boot hook %+v: %v", f, h, p)
+			}
+		}
 		for _, name := range []string{"static-domain.yaml", "dhcp-workgroup.yaml", "dhcp-domain.yaml"} {
 			if p := sysprep.Validate(readSpec(t, name), f); len(p) != 0 {
 				t.Errorf("%v %s: %v", f, name, p)
@@ -64,6 +71,15 @@ func TestValidateProblems(t *testing.T) {
 		{"network address", sysprep.Vista, func(s *sysprep.Spec) {
 			s.Network.Adapters[0].IPv4 = "10.0.0.0/24"
 		}, []string{"network.adapters[0].ipv4: 10.0.0.0 is the subnet's network"}},
+		{"boot hook without exe or actions", sysprep.WinXP, func(s *sysprep.Spec) {
+			s.BootHook = &sysprep.BootHook{}
+		}, []string{"bootHook.exe: missing"}},
+		{"boot hook with exe and actions", sysprep.WinXP, func(s *sysprep.Spec) {
+			s.BootHook = &sysprep.BootHook{Exe: "hook.exe", Actions: "reboot"}
+		}, []string{"bootHook.actions: set together with bootHook.exe"}},
+		{"boot hook actions with data", sysprep.WinXP, func(s *sysprep.Spec) {
+			s.BootHook = &sysprep.BootHook{Actions: "reboot", Data: "x.dat"}
+		}, []string{"bootHook.data: set with bootHook.actions"}},
 		{"name too long", sysprep.WinXP, func(s *sysprep.Spec) {
 			s.Identity.ComputerName = "ABCDEFGHIJKLMNOP"
 		}, []string{`identity.computerName: "ABCDEFGHIJKLMNOP" is 16 characters long`}},

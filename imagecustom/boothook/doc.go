@@ -65,11 +65,18 @@
 // Nothing waits without a bound: run waits at most ten minutes per program,
 // the original autochk an hour; nothing reads input.
 //
-// The log is UTF-8 text, one line per event, CRLF line ends:
+// The log is UTF-8 text, appended to at each run, one line per event, CRLF
+// line ends; STATUS is an NTSTATUS as 0x%08x:
 //
-//	boothook 1 start actions=N image=PATH     (or data=0xSTATUS / data=malformed)
-//	action I OP 0xSTATUS                      one per action, in order
-//	undo STEP 0xSTATUS                        rename-self, restore, chain, bootexecute, pending-delete
+//	boothook 1 start image=PATH actions=N     the data file read; or, instead of actions=N,
+//	                                          data=STATUS (unreadable) or data=malformed at=OFFSET
+//	action I OP STATUS [exit=STATUS] FIELD    each action in order, with its first field
+//	                                          (key or path); exit= for run
+//	undo rename-self STATUS                   autochk method
+//	undo restore STATUS                       the backup renamed back to autochk.exe
+//	undo chain STATUS exit=STATUS             the original autochk run (STATUS_TIMEOUT 0x00000102 past its bound)
+//	undo bootexecute STATUS removed=N         bootexecute method
+//	undo pending-delete STATUS
 //	boothook end
 //
 // # Limits
