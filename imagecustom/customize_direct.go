@@ -11,7 +11,6 @@ import (
 
 	"github.com/imagecustom/go-imagecustom/hive"
 	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
-	"github.com/imagecustom/go-imagecustom/imagecustom/sam"
 	"github.com/imagecustom/go-imagecustom/sysprep"
 )
 
@@ -238,17 +237,13 @@ func planDirectNetwork(p *Plan, reg *Registry, w *Windows, n sysprep.Network, ad
 // name) in the SAM hive in memory and returns the SAM values that
 // changed, their data marked secret.
 func directPassword(reg *Registry, password string) ([]Edit, error) {
+	s, err := reg.Accounts()
+	if err != nil {
+		return nil, fmt.Errorf("direct mode: %w", err)
+	}
 	samHive, _, _, err := reg.Hive(`HKLM\SAM`)
 	if err != nil {
 		return nil, err
-	}
-	sysHive, _, _, err := reg.Hive(`HKLM\SYSTEM`)
-	if err != nil {
-		return nil, err
-	}
-	s, err := sam.Open(samHive, sysHive)
-	if err != nil {
-		return nil, fmt.Errorf("direct mode: the SAM: %w", err)
 	}
 	users, err := s.Users()
 	if err != nil {
