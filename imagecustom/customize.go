@@ -253,7 +253,7 @@ func planCustomize(path string, spec *sysprep.Spec, opts *CustomizeOptions) (*Pl
 		return nil, fmt.Errorf("%w: %s (%s): %w", ErrUnsupported, w.Name, w.Family, err)
 	}
 	if spec.Direct {
-		if probs := sysprep.Errors(sysprep.Validate(spec, family)); len(probs) > 0 {
+		if probs := directProblems(sysprep.Validate(spec, family)); len(probs) > 0 {
 			return nil, &sysprep.ProblemsError{Problems: probs}
 		}
 		return planDirect(img, v, w, spec, opts)

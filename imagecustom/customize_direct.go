@@ -347,3 +347,17 @@ func randomName(prefix string, rnd io.Reader) (string, error) {
 	}
 	return strings.ToUpper(prefix) + string(b), nil
 }
+
+// directProblems keeps the spec's errors that matter without an answer
+// file: what mini-setup would stop to ask for (identity.fullName on 2000,
+// XP and 2003) does not.
+func directProblems(problems []sysprep.Problem) []sysprep.Problem {
+	var out []sysprep.Problem
+	for _, p := range sysprep.Errors(problems) {
+		if p.Path == "identity.fullName" && strings.HasPrefix(p.Message, "missing") {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
