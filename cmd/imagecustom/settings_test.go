@@ -112,7 +112,9 @@ func TestSettingsCommands(t *testing.T) {
 				t.Fatalf("firstboot add --script: %d %s", code, errOut)
 			}
 			code, out, _ = runCLI(t, "firstboot", "list", "--json", image)
-			var fl struct{ Commands []imagecustom.FirstBootCommand }
+			var fl struct {
+				Commands []imagecustom.FirstBootCommand
+			}
 			if err := json.Unmarshal([]byte(out), &fl); code != exitOK || err != nil || len(fl.Commands) != 2 ||
 				fl.Commands[0].Script != "ipconfig /all\r\n" || fl.Commands[1].Script != "netsh interface ip show config\r\nexit /b 0\r\n" || fl.Commands[1].Done {
 				t.Errorf("firstboot list --json: %d %v %s", code, err, out)
