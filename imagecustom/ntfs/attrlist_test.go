@@ -253,3 +253,47 @@ func TestAttrListRename(t *testing.T) {
 		})
 	}
 }
+
+// TestAttrListReplace replaces and grows the content of files with an
+// attribute list: fragmented files whose $DATA extents fill extension
+// records (with small resident content, and with 3 MB), and the 100-link
+// file (300 resident bytes grown to 200 KB); every name sees the new size
+// and the outside tools agree.
+func TestAttrListReplace(t *testing.T) {
+	for _, c := range []int{512, 4096} {
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			v, p := openFeatures(t, c)
+			want := fuseWalk(t, p)
+			for _, w := range []struct {
+				name string
+				size int
+			}{
+				{"fragmented/interleaved-a.txt", 100},
+				{"fragmented/interleaved-b.txt", 3 << 20},
+				{"fragmented/many-holes.bin", 5000},
+				{"hardlinks/many/target.txt", 200 << 10},
+			} {
+				data := content(w.name, w.size)
+				if err := v.WriteFile(w.name, data, nil); err != nil {
+					t.Fatalf("write %s: %v", w.name, err)
+				}
+				got, err := v.ReadFile(w.name)
+				if err != nil || !bytes.Equal(got, data) {
+					t.Fatalf("%s reads back %d bytes, %v", w.name, len(got), err)
+				}
+				want[w.name] = sha256.Sum256(data)
+			}
+			for i := 1; i <= 99; i++ {
+				want[longLink(i)] = want["hardlinks/many/target.txt"]
+				fi, err := v.Stat(longLink(i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Size() != 200<<10 {
+					t.Errorf("%s: size %d", longLink(i), fi.Size())
+				}
+			}
+			agree(t, v, p, want)
+		})
+	}
+}

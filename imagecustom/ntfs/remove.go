@@ -544,11 +544,11 @@ func sortByValue(attrs [][]byte) {
 // $Extend\$Reparse entry is removed. A crash in between leaves at worst
 // leaked clusters or a stale $R entry, which Check reports.
 func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions) error {
-	if f.rec.find(attrAttributeList, "") != nil {
-		return unsupported("replacing the content of a file with an attribute list (record %d)", f.rec.num)
-	}
 	if isReparse(f) {
 		return unsupported("writing to a reparse point (record %d)", f.rec.num)
+	}
+	if f.rec.find(attrAttributeList, "") != nil {
+		return v.replaceListed(f, r, size, opts)
 	}
 	// A WOF file: its reparse point and compressed stream go.
 	var wofRuns []run
@@ -651,7 +651,13 @@ func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions
 			return err
 		}
 	}
-	// The index copies of every name: new sizes and times.
+	return v.updateNameCopies(f, alloc, size, now, wof)
+}
+
+// updateNameCopies brings the index copies of every name of f up to
+// date: sizes, times and, after a WOF file became plain, its attribute
+// bits.
+func (v *Volume) updateNameCopies(f *file, alloc, size int64, now uint64, wof bool) error {
 	for _, fn := range f.names() {
 		dir, err := v.loadFile(fn.parent)
 		if err != nil {
