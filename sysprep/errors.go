@@ -84,11 +84,37 @@ func (e *DecodeError) Unwrap() []error {
 	return errs
 }
 
-// Problem is one reason a spec cannot be used for a family: the field and
-// what is wrong with it.
+// Problem is one reason a spec cannot be used for a family, or, when
+// Warning is set, something the spec asks for that the family does
+// differently or ignores: the field and what is wrong with it. Warnings
+// do not stop [Render]; they are shown with the plan (specs vCenter
+// accepts give warnings, not errors).
 type Problem struct {
 	Path    string // "network.adapters[1].gateways[0]"
 	Message string // `"10.0.0.300" is not an IPv4 address`
+	Warning bool   // the spec still renders
+}
+
+// Errors returns the problems that are not warnings.
+func Errors(problems []Problem) []Problem {
+	var out []Problem
+	for _, p := range problems {
+		if !p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Warnings returns the problems that are warnings.
+func Warnings(problems []Problem) []Problem {
+	var out []Problem
+	for _, p := range problems {
+		if p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // String returns "path: message".
@@ -102,7 +128,7 @@ func (p Problem) String() string {
 // ProblemsError is the error of [Render] for a spec that [Validate]
 // rejects. It unwraps to ErrInvalid.
 type ProblemsError struct {
-	Problems []Problem // every problem, as Validate returns them
+	Problems []Problem // every problem that is not a warning, as Validate returns them
 }
 
 // Error names the first problem and how many there are.

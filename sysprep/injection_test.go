@@ -45,6 +45,9 @@ func TestInjectionNamesRefused(t *testing.T) {
 			if field == "identity.timeZone" && !strings.ContainsAny(v, "\r\n\x00\"<>&|%\u2028") {
 				continue
 			}
+			if (field == "identity.fullName" || field == "identity.orgName") && !strings.ContainsAny(v, "\r\n\x00\"%\u2028") {
+				continue // data in a quoted INF value and escaped XML: TestOwnerNamesAreData
+			}
 			for _, tg := range targets {
 				spec := readSpec(t, "static-domain.yaml")
 				set(spec, v)
@@ -215,4 +218,28 @@ func winDir(f sysprep.Family) string {
 		return "WINNT"
 	}
 	return "Windows"
+}
+
+// TestOwnerNamesAreData: "&", "<", ">" and "|" in the owner and
+// organisation names (vCenter accepts "Lab & Co") render, and stay inside
+// their quoted sysprep.inf value or their escaped unattend.xml element.
+func TestOwnerNamesAreData(t *testing.T) {
+	for _, v := range []string{"Lab & Co", "X | format c:", "X</RegisteredOrganization><JoinDomain>evil</JoinDomain>"} {
+		for _, tg := range targets {
+			spec := readSpec(t, "static-domain.yaml")
+			spec.Identity.OrgName = v
+			res, err := sysprep.Render(spec, sysprep.Options{Family: tg.family, Arch: tg.arch})
+			if err != nil {
+				t.Fatalf("%q on %v: %v", v, tg.family, err)
+			}
+			for _, f := range res.Files {
+				if strings.HasSuffix(f.Path, ".xml") && strings.Contains(f.Content, "JoinDomain>evil") {
+					t.Errorf("%q on %v: %s holds the markup unescaped", v, tg.family, f.Path)
+				}
+				if strings.Contains(f.Content, v) && strings.Count(f.Content, v) != strings.Count(f.Content, `OrgName="`+v+`"`)+strings.Count(f.Content, "<RegisteredOrganization>"+v+"<") {
+					t.Errorf("%q on %v: %s holds the name outside its quoted OrgName value", v, tg.family, f.Path)
+				}
+			}
+		}
+	}
 }

@@ -64,7 +64,7 @@ func (r *rendering) legacy() error {
 		}
 	}
 
-	if id.LicenseMode != "" {
+	if id.LicenseMode != "" && (f == Win2000 || f == Win2003) {
 		inf.section("LicenseFilePrintData")
 		if id.LicenseMode == "perServer" {
 			inf.key("AutoMode", "PerServer")

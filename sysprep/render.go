@@ -37,6 +37,10 @@ type Result struct {
 	// Plan lists every step of the customization in the order Windows
 	// runs them.
 	Plan []Step
+	// Warnings are what Validate warned of: the spec rendered, but some of
+	// it is ignored or behaves differently on the family. Show them with
+	// the plan.
+	Warnings []Problem
 }
 
 // File returns the rendered file with the given target path
@@ -165,7 +169,8 @@ func Render(spec *Spec, opts Options) (*Result, error) {
 	if !opts.Family.supports(opts.Arch) {
 		return nil, fmt.Errorf("%w: %v does not exist for %v", ErrUnsupported, opts.Family, opts.Arch)
 	}
-	if p := Validate(spec, opts.Family); len(p) > 0 {
+	problems := Validate(spec, opts.Family)
+	if p := Errors(problems); len(p) > 0 {
 		return nil, &ProblemsError{Problems: p}
 	}
 	if opts.SystemRoot == "" {
@@ -179,7 +184,8 @@ func Render(spec *Spec, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: system root: %v", ErrUnsupported, err)
 	}
 	opts.SystemRoot = root
-	r := &rendering{spec: spec, opts: opts, res: &Result{Family: opts.Family, Arch: opts.Arch, RegFiles: spec.RegFiles}}
+	r := &rendering{spec: spec, opts: opts, res: &Result{Family: opts.Family, Arch: opts.Arch, RegFiles: spec.RegFiles,
+		Warnings: Warnings(problems)}}
 	if err := r.computerName(); err != nil {
 		return nil, err
 	}
@@ -293,7 +299,11 @@ func (r *rendering) prependOffline() {
 		if method == "" {
 			method = "autochk"
 		}
-		pre = append(pre, Step{Kind: StepBootHook, Phase: PhaseBoot, Detail: fmt.Sprintf("%s (%s)", h.Exe, method)})
+		exe := h.Exe
+		if exe == "" {
+			exe = "built-in hook"
+		}
+		pre = append(pre, Step{Kind: StepBootHook, Phase: PhaseBoot, Detail: fmt.Sprintf("%s (%s)", exe, method)})
 	}
 	r.res.Plan = append(pre, r.res.Plan...)
 }

@@ -24,6 +24,15 @@ type Spec struct {
 	// BootHook, when set, asks for a native program to run early in the
 	// first boot (see the boot hook of CLI.md); nil means none.
 	BootHook *BootHook `json:"bootHook,omitempty"`
+	// SysprepTools is a local folder holding Microsoft's sysprep.exe and
+	// setupcl.exe for Windows 2000, XP or 2003 (the user's own, from the
+	// DEPLOY.CAB of the matching service pack and architecture; this
+	// project ships none). The image layer copies them to \Sysprep and
+	// registers setupcl.exe as "sysprep -reseal" does, so that the first
+	// boot gives the clone a new machine SID. Empty: the SID stays the
+	// image's (a warning). Ignored, with a warning, on Vista and later,
+	// whose own sysprep generalizes.
+	SysprepTools string `json:"sysprepTools,omitempty"`
 }
 
 // Identity is who the machine is and who owns it.
@@ -129,9 +138,13 @@ type File struct {
 }
 
 // BootHook names a native program to run at boot before Windows starts,
-// installed by the image layer.
+// installed by the image layer: either Exe, a native PE of the user's (with
+// its Data file), or Actions, an action list for the project's built-in
+// hook (the text format of package imagecustom/boothook, parsed by the
+// image layer). Exactly one of Exe and Actions is set.
 type BootHook struct {
-	Exe    string `json:"exe"`              // local path of the native PE
-	Data   string `json:"data,omitempty"`   // local path of its data file
-	Method string `json:"method,omitempty"` // "autochk" (default) or "bootexecute"
+	Exe     string `json:"exe,omitempty"`     // local path of the native PE
+	Data    string `json:"data,omitempty"`    // local path of its data file
+	Actions string `json:"actions,omitempty"` // or the built-in hook's action list, as text
+	Method  string `json:"method,omitempty"`  // "autochk" (default) or "bootexecute"
 }

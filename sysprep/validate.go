@@ -12,7 +12,8 @@ import (
 )
 
 // Validate checks spec for family f and returns every problem found, each
-// with the path of its field, in field order; none means the spec renders.
+// with the path of its field, in field order; none but warnings (see
+// [Problem.Warning], [Errors]) means the spec renders.
 // It checks names (NetBIOS rules), conflicts (domain and workgroup),
 // missing values (domain credentials), addresses (syntax, duplicate MACs,
 // gateways outside their subnet), time zones, what the family supports,
@@ -36,7 +37,9 @@ func Validate(spec *Spec, f Family) []Problem {
 		v.noLineBreak(p, c)
 	}
 	if len(spec.RunOnce) > 0 && f.legacy() && spec.Identity.AutoLogonCount == 0 {
-		v.add("runOnce", "on %v run-once commands need an automatic logon: set identity.autoLogonCount", f)
+		// vCenter accepts this: GuiRunOnce then runs at the first
+		// interactive logon, whoever makes it.
+		v.warn("runOnce", "on %v run-once commands run at the first interactive logon; with no automatic logon (identity.autoLogonCount) they wait for someone to log on", f)
 	}
 	paths := map[string]int{}
 	for i, file := range spec.Files {
@@ -56,9 +59,19 @@ func Validate(spec *Spec, f Family) []Problem {
 		}
 		v.noLineBreak(p, r)
 	}
+	if spec.SysprepTools != "" {
+		if v.noLineBreak("sysprepTools", spec.SysprepTools) && !f.legacy() {
+			v.warn("sysprepTools", "ignored on %v: its own sysprep generalizes the image", f)
+		}
+	}
 	if h := spec.BootHook; h != nil {
-		if h.Exe == "" {
-			v.add("bootHook.exe", "missing: the native program to install")
+		switch {
+		case h.Exe == "" && h.Actions == "":
+			v.add("bootHook.exe", "missing: the native program to install (or bootHook.actions for the built-in hook)")
+		case h.Exe != "" && h.Actions != "":
+			v.add("bootHook.actions", "set together with bootHook.exe: give one of them")
+		case h.Actions != "" && h.Data != "":
+			v.add("bootHook.data", "set with bootHook.actions: the built-in hook's data file is made from the actions")
 		}
 		if h.Method != "" && h.Method != "autochk" && h.Method != "bootexecute" {
 			v.add("bootHook.method", "%q is not autochk or bootexecute", h.Method)
@@ -77,6 +90,11 @@ type validator struct {
 
 func (v *validator) add(path, format string, args ...any) {
 	v.problems = append(v.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// warn adds a warning: the spec still renders.
+func (v *validator) warn(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...), Warning: true})
 }
 
 // unsafeChars are the characters refused in names and other plain values:
@@ -105,6 +123,22 @@ func (v *validator) text(path, s string) bool {
 			v.add(path, "%q contains %q, which is not allowed here (double quotes, %%, &, <, >, | and ^ could break out of the generated files)", s, r)
 			return false
 		}
+	}
+	return true
+}
+
+// ownerText checks the owner and organisation names, which go only into
+// a quoted sysprep.inf value and an escaped unattend.xml element, never
+// into a script: "&", "<", ">", "|" and "^" are data there (vCenter
+// accepts "Lab & Co"), but a double quote would end the INF string and
+// '%' start an INF substitution.
+func (v *validator) ownerText(path, s string) bool {
+	if !v.noLineBreak(path, s) {
+		return false
+	}
+	if strings.ContainsAny(s, "\"%") {
+		v.add(path, "%q contains a double quote or %%, which could break out of sysprep.inf", s)
+		return false
 	}
 	return true
 }
@@ -240,10 +274,10 @@ func (v *validator) identity(id *Identity) {
 	case id.ComputerNamePrefix != "":
 		v.netbiosName("identity.computerNamePrefix", id.ComputerNamePrefix, 11)
 	}
-	if v.text("identity.fullName", id.FullName) && id.FullName == "" && v.family.legacy() {
+	if v.ownerText("identity.fullName", id.FullName) && id.FullName == "" && v.family.legacy() {
 		v.add("identity.fullName", "missing: mini-setup stops to ask for it")
 	}
-	v.text("identity.orgName", id.OrgName)
+	v.ownerText("identity.orgName", id.OrgName)
 	if id.ProductKey != "" && v.text("identity.productKey", id.ProductKey) {
 		groups := strings.Split(id.ProductKey, "-")
 		ok := len(groups) == 5
@@ -268,7 +302,8 @@ func (v *validator) identity(id *Identity) {
 		v.add("identity.autoLogonCount", "negative")
 	}
 	if id.AutoLogonCount > 0 && id.AdminPassword == nil {
-		v.add("identity.autoLogonCount", "automatic logon needs identity.adminPassword")
+		// vCenter allows it (a blank or unchanged password).
+		v.warn("identity.autoLogonCount", "automatic logon without identity.adminPassword: it logs on with the image's Administrator password, which may fail")
 	}
 	switch id.LicenseMode {
 	case "":
@@ -277,7 +312,9 @@ func (v *validator) identity(id *Identity) {
 		}
 	case "perServer", "perSeat":
 		if v.family != Win2000 && v.family != Win2003 {
-			v.add("identity.licenseMode", "only Windows 2000 and 2003 servers have a licence mode")
+			// vCenter specs always carry licenseFilePrintData.
+			v.warn("identity.licenseMode", "only Windows 2000 and 2003 servers have a licence mode: ignored on %v", v.family)
+			break
 		}
 		if id.LicenseMode == "perServer" && id.LicenseUsers < 5 {
 			v.add("identity.licenseUsers", "perServer needs 5 or more users, got %d", id.LicenseUsers)
@@ -437,7 +474,8 @@ func (v *validator) network(n *Network) {
 			v.add(p+".netBIOS", "%q is not dhcp, enabled or disabled", a.NetBIOS)
 		}
 		if (len(a.IPv6) > 0 || len(a.IPv6Gateways) > 0) && v.family != Vista {
-			v.add(p+".ipv6", "IPv6 configuration needs Vista or later (family vista)")
+			// vCenter specs may carry IPv6 settings for any guest.
+			v.warn(p+".ipv6", "IPv6 configuration needs Vista or later (family vista): ignored on %v", v.family)
 		}
 		for j, s := range a.IPv6 {
 			jp := fmt.Sprintf("%s.ipv6[%d]", p, j)

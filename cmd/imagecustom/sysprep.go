@@ -114,9 +114,11 @@ each problem with its field path and exits with 4, writing nothing.`,
 			if err != nil {
 				return specDecodeError(specPath, err)
 			}
-			if problems := sysprep.Validate(spec, f); len(problems) > 0 {
-				return a.printSpecProblems(problems)
+			problems := sysprep.Validate(spec, f)
+			if errs := sysprep.Errors(problems); len(errs) > 0 {
+				return a.printSpecProblems(errs)
 			}
+			a.printSpecWarnings(sysprep.Warnings(problems))
 			res, err := sysprep.Render(spec, sysprep.Options{Family: f, Arch: ar})
 			var pe *sysprep.ProblemsError
 			if errors.As(err, &pe) { // a file where the rendering writes one
@@ -173,6 +175,17 @@ func (a *app) printSpecProblems(problems []sysprep.Problem) error {
 		}
 	}
 	return problemsError{what: "sysprep render: spec", n: len(problems)}
+}
+
+// printSpecWarnings prints a spec's warnings on stderr (unless --quiet):
+// the spec renders, but the family ignores or changes part of it.
+func (a *app) printSpecWarnings(warnings []sysprep.Problem) {
+	if a.quiet {
+		return
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(a.stderr, "imagecustom: warning: %s\n", w)
+	}
 }
 
 // localPath maps a target path in the image onto dir.

@@ -1,0 +1,388 @@
+package boothook
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/imagecustom/go-imagecustom/internal/testimg"
+)
+
+// Debian's Wine loaders: wine64 (package wine64) runs the amd64 hook, wine
+// (package wine32, i386 multiarch) the i386 one. They are not on PATH.
+const (
+	wine64Path = "/usr/lib/wine/wine64"
+	wine32Path = "/usr/lib/wine/wine"
+	wineserver = "/usr/lib/wine/wineserver"
+)
+
+// wineTimeout bounds one run of the hook under Wine; the hook itself must
+// finish well within it (it never waits without a bound).
+const wineTimeout = 2 * time.Minute
+
+// wineLoader returns the loader for arch, skipping (or failing, with
+// IMAGECUSTOM_ORACLES=require) when it is not installed.
+func wineLoader(t *testing.T, arch string) string {
+	t.Helper()
+	p, pkg := wine64Path, "wine64"
+	if arch == "x86" {
+		p, pkg = wine32Path, "wine32:i386 (dpkg --add-architecture i386)"
+	}
+	if os.Getenv(testimg.OraclesEnv) == "off" {
+		t.Skipf("Wine: %s=off", testimg.OraclesEnv)
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv(testimg.OraclesEnv) == "require" {
+			t.Fatalf("Wine loader %s (Debian package %s) is required but missing: %v", p, pkg, err)
+		}
+		t.Skipf("Wine loader %s (Debian package %s) not installed", p, pkg)
+	}
+	return p
+}
+
+// One Wine prefix for the whole test binary: wineboot takes seconds.
+var prefix struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if prefix.dir != "" {
+		cmd := exec.Command(wineserver, "-k")
+		cmd.Env = wineEnv(prefix.dir)
+		_ = cmd.Run()
+		os.RemoveAll(prefix.dir)
+	}
+	os.Exit(code)
+}
+
+func wineEnv(dir string) []string {
+	return append(os.Environ(), "WINEPREFIX="+dir, "WINEDEBUG=err+ntdll", "WINEDLLOVERRIDES=mscoree,mshtml=", "DISPLAY=")
+}
+
+func winePrefix(t *testing.T) string {
+	t.Helper()
+	prefix.once.Do(func() {
+		prefix.dir, prefix.err = os.MkdirTemp("", "boothook-wine-")
+		if prefix.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, wine64Path, "wineboot", "-i")
+		cmd.Env = wineEnv(prefix.dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			prefix.err = err
+			t.Logf("wineboot: %s", out)
+		}
+		prefix.err = firstErr(prefix.err, wineWait(prefix.dir))
+	})
+	if prefix.err != nil {
+		t.Fatalf("Wine prefix: %v", prefix.err)
+	}
+	return prefix.dir
+}
+
+func firstErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// wineWait waits for the wineserver to exit, which flushes system.reg.
+func wineWait(dir string) error {
+	cmd := exec.Command(wineserver, "-w")
+	cmd.Env = wineEnv(dir)
+	return cmd.Run()
+}
+
+// hookTree is a Windows folder tree holding the hook installed by the
+// autochk method (or, with name, as System32\name), the stand-in autochk
+// as the backup and a data file.
+type hookTree struct {
+	root, sys32 string
+	hook, orig  []byte
+}
+
+func newTree(t *testing.T, arch, name string, data []byte) *hookTree {
+	t.Helper()
+	tr := &hookTree{root: t.TempDir()}
+	tr.sys32 = filepath.Join(tr.root, "Windows", "System32")
+	if err := os.MkdirAll(tr.sys32, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if tr.hook, err = PE(arch); err != nil {
+		t.Fatal(err)
+	}
+	pearch := map[string]string{"x86": "i386", "amd64": "amd64"}[arch]
+	tr.orig = testimg.Bytes(t, "pe/autochk-"+pearch+".exe")
+	files := map[string][]byte{"autochk.exe": tr.orig}
+	if name == "" {
+		files = map[string][]byte{"autochk.exe": tr.hook, DefaultBackup: tr.orig}
+	} else {
+		files[name] = tr.hook
+	}
+	if data != nil {
+		files["vmprep.dat"] = data
+	}
+	for n, b := range files {
+		if err := os.WriteFile(filepath.Join(tr.sys32, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tr
+}
+
+// run maps the tree as drive D: and runs D:\Windows\System32\<exe> * as
+// smss would, returning Wine's standard error.
+func (tr *hookTree) run(t *testing.T, arch, exe string) string {
+	t.Helper()
+	loader := wineLoader(t, arch)
+	dir := winePrefix(t)
+	link := filepath.Join(dir, "dosdevices", "d:")
+	os.Remove(link)
+	if err := os.Symlink(tr.root, link); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wineTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, loader, `D:\Windows\System32\`+exe, "*")
+	cmd.Env = wineEnv(dir)
+	cmd.Dir = tr.root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("the hook did not finish within %v under Wine", wineTimeout)
+	}
+	if err != nil {
+		t.Fatalf("wine: %v\n%s", err, stderr.Bytes())
+	}
+	if err := wineWait(dir); err != nil {
+		t.Fatal(err)
+	}
+	return stderr.String()
+}
+
+func (tr *hookTree) read(t *testing.T, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(tr.root, filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (tr *hookTree) exists(rel string) bool {
+	_, err := os.Stat(filepath.Join(tr.root, filepath.FromSlash(rel)))
+	return err == nil
+}
+
+// checkRestored checks the autochk method's undo: the original back as
+// autochk.exe byte for byte, the backup gone, the hook renamed aside.
+func (tr *hookTree) checkRestored(t *testing.T) {
+	t.Helper()
+	if got := tr.read(t, "Windows/System32/autochk.exe"); !bytes.Equal(got, tr.orig) {
+		t.Errorf("autochk.exe is not the original (%d bytes)", len(got))
+	}
+	if tr.exists("Windows/System32/" + DefaultBackup) {
+		t.Errorf("%s is still there", DefaultBackup)
+	}
+	if got := tr.read(t, "Windows/System32/imagecustom-hook.del"); !bytes.Equal(got, tr.hook) {
+		t.Errorf("imagecustom-hook.del is not the hook")
+	}
+}
+
+// regKey returns the lines of a key's section in Wine's system.reg.
+func regKey(t *testing.T, key string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(winePrefix(t), "system.reg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := "[" + strings.ReplaceAll(key, `\`, `\\`) + "]"
+	var out []string
+	in := false
+	for _, l := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(l, "["):
+			in = strings.HasPrefix(strings.ToLower(l), strings.ToLower(head)+" ")
+		case in && l != "" && !strings.HasPrefix(l, "#"):
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func logLines(t *testing.T, tr *hookTree) []string {
+	t.Helper()
+	log := string(tr.read(t, "Windows/imagecustom/boot.log"))
+	if !strings.HasSuffix(log, "\r\n") || strings.Contains(strings.ReplaceAll(log, "\r\n", ""), "\n") {
+		t.Errorf("boot.log lines do not all end in CRLF: %q", log)
+	}
+	entries, err := ParseLog(strings.NewReader(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Kind == "text" {
+			t.Errorf("ParseLog does not know the hook's line %q", e.Line)
+		}
+	}
+	return strings.Split(strings.TrimSuffix(log, "\r\n"), "\r\n")
+}
+
+func TestWineActions(t *testing.T) {
+	for _, arch := range []string{"amd64", "x86"} {
+		t.Run(arch, func(t *testing.T) {
+			wineLoader(t, arch)
+			tr := newTree(t, arch, "", exampleData(t))
+			stderr := tr.run(t, arch, "autochk.exe")
+			want := []string{
+				`boothook 1 start image=\??\D:\Windows\System32\autochk.exe actions=15`,
+				`action 1 say 0x00000000 imagecustom: first boot`,
+				`action 2 reg-set 0x00000000 CurrentControlSet\Services\ImagecustomTest`,
+				`action 3 reg-set 0x00000000 CurrentControlSet\Services\ImagecustomTest\Parameters`,
+				`action 4 reg-set 0x00000000 ControlSet001\Control\ImagecustomTest`,
+				`action 5 reg-set 0x00000000 ControlSet001\Control\ImagecustomTest`,
+				`action 6 reg-set 0x00000000 ControlSet001\Control\ImagecustomTest`,
+				`action 7 reg-set 0x00000000 ControlSet001\Control\ImagecustomTest`,
+				`action 8 reg-delete 0x00000000 ControlSet001\Control\ImagecustomTest`,
+				`action 9 write 0x00000000 \Windows\imagecustom\hello.txt`,
+				`action 10 copy 0x00000000 \Windows\imagecustom\hello.txt`,
+				`action 11 rename 0x00000000 \Windows\imagecustom\copy.txt`,
+				`action 12 delete 0x00000000 \Windows\imagecustom\hello.txt`,
+				`action 13 run 0xc0000034 exit=0x00000000 \Windows\System32\tool.exe`,
+				`action 14 reg-delete 0x00000000 CurrentControlSet\Services\ImagecustomTest`,
+				`action 15 reboot 0x00000000`,
+				`undo rename-self 0x00000000`,
+				`undo restore 0x00000000`,
+				`undo chain 0x00000000 exit=0x00000000`,
+				`undo pending-delete 0x00000000`,
+				`boothook end`,
+			}
+			if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
+				t.Errorf("boot.log (-want +got):\n%s", diff)
+			}
+			tr.checkRestored(t)
+			// write, then copy, rename and delete, in that order.
+			if got, want := string(tr.read(t, "Windows/imagecustom/moved.txt")), "héllo wörld\r\nsecond line\r\n"; got != want {
+				t.Errorf("moved.txt = %q, want %q", got, want)
+			}
+			for _, gone := range []string{"Windows/imagecustom/hello.txt", "Windows/imagecustom/copy.txt"} {
+				if tr.exists(gone) {
+					t.Errorf("%s still exists", gone)
+				}
+			}
+			// The say line, then the original autochk chained after it.
+			say := strings.Index(stderr, `NtDisplayString L"imagecustom: first boot\n"`)
+			chain := strings.Index(stderr, `NtDisplayString L"imagecustom autochk stand-in`)
+			if say < 0 || chain < say {
+				t.Errorf("Wine's stderr lacks the say line before the chained autochk:\n%s", stderr)
+			}
+			// The registry as Wine stored it.
+			wantKey := []string{
+				`@=str(2):"%SystemRoot%\\x"`,
+				`"Big"=hex(b):88,77,66,55,44,33,22,11`,
+				`"Paths"=str(7):"C:\\Program Files\0D:\\x\0"`,
+			}
+			if diff := cmp.Diff(wantKey, regKey(t, `System\ControlSet001\Control\ImagecustomTest`)); diff != "" {
+				t.Errorf("Wine registry key (-want +got):\n%s", diff)
+			}
+			if got := regKey(t, `System\CurrentControlSet\Services\ImagecustomTest`); len(got) != 0 {
+				t.Errorf("the deleted service key is still there: %q", got)
+			}
+			pfro := strings.Join(regKey(t, `System\CurrentControlSet\Control\Session Manager`), "\n")
+			if !strings.Contains(pfro, `"PendingFileRenameOperations"=str(7):`) ||
+				!strings.Contains(pfro, `\\??\\D:\\Windows\\System32\\imagecustom-hook.del\0\0`) {
+				t.Errorf("no pending delete of the renamed hook in Session Manager:\n%s", pfro)
+			}
+		})
+	}
+}
+
+// TestWineBadData: with a malformed or missing data file the hook performs
+// nothing, still restores autochk, runs it and exits.
+func TestWineBadData(t *testing.T) {
+	good := exampleData(t)
+	torn := bytes.Clone(good[:len(good)/2])
+	flipped := bytes.Clone(good)
+	flipped[len(flipped)-3] ^= 0x40
+	tests := []struct {
+		name  string
+		data  []byte
+		start string
+	}{
+		{"garbage", []byte("not a data file"), "data=malformed at=0"},
+		{"torn", torn, "data=malformed at=8"},
+		{"crc", flipped, "data=malformed at=12"},
+		{"missing", nil, "data=0xc0000034"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wineLoader(t, "amd64")
+			tr := newTree(t, "amd64", "", tt.data)
+			tr.run(t, "amd64", "autochk.exe")
+			want := []string{
+				`boothook 1 start image=\??\D:\Windows\System32\autochk.exe ` + tt.start,
+				`undo rename-self 0x00000000`,
+				`undo restore 0x00000000`,
+				`undo chain 0x00000000 exit=0x00000000`,
+				`undo pending-delete 0x00000000`,
+				`boothook end`,
+			}
+			if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
+				t.Errorf("boot.log (-want +got):\n%s", diff)
+			}
+			tr.checkRestored(t)
+			if tr.exists("Windows/imagecustom/moved.txt") {
+				t.Error("an action ran from a bad data file")
+			}
+		})
+	}
+}
+
+// TestWineBootExecute: installed under its own name on a BootExecute line,
+// the hook removes that line (here set by its own first action) and leaves
+// autochk alone.
+func TestWineBootExecute(t *testing.T) {
+	wineLoader(t, "amd64")
+	acts, err := Parse(strings.NewReader(`reg-set "HKLM\SYSTEM\ControlSet001\Control\Session Manager" BootExecute REG_MULTI_SZ "autocheck autochk *" "ichook extra" "autocheck other"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Encode(acts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTree(t, "amd64", "ichook.exe", data)
+	tr.run(t, "amd64", "ichook.exe")
+	want := []string{
+		`boothook 1 start image=\??\D:\Windows\System32\ichook.exe actions=1`,
+		`action 1 reg-set 0x00000000 ControlSet001\Control\Session Manager`,
+		`undo bootexecute 0x00000000 removed=1`,
+		`undo pending-delete 0x00000000`,
+		`boothook end`,
+	}
+	if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
+		t.Errorf("boot.log (-want +got):\n%s", diff)
+	}
+	sm := strings.Join(regKey(t, `System\ControlSet001\Control\Session Manager`), "\n")
+	if !strings.Contains(sm, `"BootExecute"=str(7):"autocheck autochk *\0autocheck other\0"`) {
+		t.Errorf("BootExecute not as expected:\n%s", sm)
+	}
+	if got := tr.read(t, "Windows/System32/autochk.exe"); !bytes.Equal(got, tr.orig) {
+		t.Error("autochk.exe changed")
+	}
+}
