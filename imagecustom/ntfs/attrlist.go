@@ -665,3 +665,170 @@ func (v *Volume) replaceListed(f *file, r io.Reader, size int64, opts *FileOptio
 	}
 	return v.updateNameCopies(f, alloc, size, now, wof)
 }
+
+// encodeExtent builds one extent of a non-resident attribute: runs (with
+// absolute VCNs) from VCN low. Only the extent at VCN 0 carries the
+// sizes; the others have zeros there, as NTFS writes them.
+func encodeExtent(typ uint32, name string, instance uint16, runs []run, low, alloc, size, init int64, flags, compUnit uint16) []byte {
+	b := encodeNonResident(typ, name, instance, runs, alloc, size, init, flags)
+	binary.LittleEndian.PutUint64(b[0x10:], uint64(low))
+	binary.LittleEndian.PutUint64(b[0x18:], uint64(runsEnd(runs, low)-1))
+	binary.LittleEndian.PutUint16(b[0x22:], compUnit)
+	if low != 0 {
+		binary.LittleEndian.PutUint64(b[0x28:], 0)
+		binary.LittleEndian.PutUint64(b[0x30:], 0)
+		binary.LittleEndian.PutUint64(b[0x38:], 0)
+	}
+	return b
+}
+
+// splitExtent cuts a non-resident attribute whose record is longer than
+// limit bytes into extents that each fit in limit.
+func splitExtent(a *attribute, raw []byte, limit int) ([][]byte, error) {
+	if len(raw) <= limit || a.resident {
+		return [][]byte{raw}, nil
+	}
+	if a.lowVCN != 0 {
+		return nil, unsupported("splitting an extent that does not start at VCN 0")
+	}
+	flags := binary.LittleEndian.Uint16(raw[0x0C:])
+	compUnit := binary.LittleEndian.Uint16(raw[0x22:])
+	header := len(encodeNonResident(a.typ, a.name, 0, nil, 0, 0, 0, 0)) - 8 // without the mapping pairs' end
+	var out [][]byte
+	runs := a.runs
+	for len(runs) > 0 {
+		n, size := 0, header+1
+		for n < len(runs) {
+			one := len(encodeRuns(runs[n:n+1])) - 1
+			if align8(size+one) > limit {
+				break
+			}
+			size += one
+			n++
+		}
+		if n == 0 {
+			return nil, corrupt(a.off, "MFT record %d: a run does not fit an attribute record", a.rec)
+		}
+		low := runs[0].vcn
+		alloc, dsize, init := a.allocSize, a.dataSize, a.initSize
+		out = append(out, encodeExtent(a.typ, a.name, 0, runs[:n], low, alloc, dsize, init, flags, compUnit))
+		runs = runs[n:]
+	}
+	return out, nil
+}
+
+// writeWithList writes a file whose attributes (attrs, complete
+// attribute records of the base record, no list among them) no longer fit
+// its base record: it gets an $ATTRIBUTE_LIST, as Windows makes one.
+// $STANDARD_INFORMATION, the list and as many of the other attributes as
+// fit, in order, stay in the base record; the rest move to new extension
+// records, a run list too long for one record being cut into extents.
+// The extension records are written first, then the base record, in one
+// write that switches the file to the list: a crash before it leaves
+// extension records no base record lists, which Check reports.
+func (v *Volume) writeWithList(f *file, attrs [][]byte) error {
+	rs := len(f.rec.buf)
+	first := int(binary.LittleEndian.Uint16(f.rec.buf[0x14:]))
+	capacity := rs - first - 8
+	// The pieces, extents cut to fit an empty record.
+	type piece struct {
+		raw []byte
+		a   *attribute
+	}
+	var pieces []piece
+	links := 0
+	for _, raw := range attrs {
+		a, err := parseAttribute(raw, f.rec.num, -1)
+		if err != nil {
+			return err
+		}
+		if a.typ == attrAttributeList {
+			return fmt.Errorf("ntfs: MFT record %d already has an attribute list", f.rec.num)
+		}
+		if a.typ == attrFileName {
+			links++
+		}
+		parts, err := splitExtent(a, raw, capacity)
+		if err != nil {
+			return err
+		}
+		for _, p := range parts {
+			pa, err := parseAttribute(p, f.rec.num, -1)
+			if err != nil {
+				return err
+			}
+			pieces = append(pieces, piece{p, pa})
+		}
+	}
+	// The list's size: one entry per piece.
+	listLen := 0
+	for _, p := range pieces {
+		listLen += align8(0x1A + 2*len(utf16.Encode([]rune(p.a.name))))
+	}
+	listAttr := align8(0x18 + listLen)
+	budget := capacity - listAttr
+	if budget < 0 {
+		return unsupported("MFT record %d: an attribute list of %d bytes does not fit the record", f.rec.num, listLen)
+	}
+	// Place: the base record first, in order, then extension records.
+	var base, moved []piece
+	for _, p := range pieces {
+		if p.a.typ == attrStandardInformation || len(p.raw) <= budget && len(moved) == 0 {
+			if len(p.raw) > budget {
+				return unsupported("MFT record %d: no room for $STANDARD_INFORMATION and the list", f.rec.num)
+			}
+			base = append(base, p)
+			budget -= len(p.raw)
+			continue
+		}
+		moved = append(moved, p)
+	}
+	var entries []listEntry
+	baseRef := fileRef(uint64(f.rec.seq)<<48 | f.rec.num)
+	for _, p := range base {
+		entries = append(entries, listEntry{typ: p.a.typ, name: p.a.name, lowVCN: p.a.lowVCN, ref: baseRef, instance: p.a.instance})
+	}
+	// Pack the moved pieces into new extension records.
+	var created []*record
+	for len(moved) > 0 {
+		x, err := v.newExtensionRecord(f)
+		if err != nil {
+			return err
+		}
+		created = append(created, x)
+		left := capacity
+		var raws [][]byte
+		inst := uint16(0)
+		for len(moved) > 0 && len(moved[0].raw) <= left {
+			c := append([]byte(nil), moved[0].raw...)
+			setInstance(c, inst)
+			entries = append(entries, listEntry{typ: moved[0].a.typ, name: moved[0].a.name, lowVCN: moved[0].a.lowVCN,
+				ref: fileRef(uint64(x.seq)<<48 | x.num), instance: inst})
+			raws = append(raws, c)
+			left -= len(c)
+			inst++
+			moved = moved[1:]
+		}
+		if len(raws) == 0 {
+			return unsupported("MFT record %d: an attribute of %d bytes does not fit an extension record", f.rec.num, len(moved[0].raw))
+		}
+		if err := v.rewriteRecordLinks(x, raws, 0); err != nil {
+			return err
+		}
+	}
+	sortList(entries)
+	// The base record: its kept attributes and the list, at the next
+	// instance.
+	raws := make([][]byte, 0, len(base)+1)
+	next := uint16(0)
+	for _, p := range base {
+		raws = append(raws, p.raw)
+		next = max(next, p.a.instance+1)
+	}
+	next = max(next, binary.LittleEndian.Uint16(f.rec.buf[0x28:]))
+	raws = append(raws, encodeResident(attrAttributeList, "", next, encodeAttrList(entries), false))
+	if err := v.rewriteRecordLinks(f.rec, sortAttrs(raws), links); err != nil {
+		return err
+	}
+	return v.reloadFile(f)
+}

@@ -362,7 +362,13 @@ func (v *Volume) move(src *node, from, to *file, base string) error {
 		raw = insertFileNames(attrs, newAttrs, old[:1])
 	}
 	if err := v.rewriteRecord(f.rec, raw); err != nil {
-		return err
+		if !errors.Is(err, errRecordFull) {
+			return err
+		}
+		// The new names do not fit: the file gets an attribute list.
+		if err := v.writeWithList(f, raw); err != nil {
+			return err
+		}
 	}
 	// 2. The new entries.
 	toIx, err = v.openIndex(to)
@@ -391,6 +397,20 @@ func (v *Volume) move(src *node, from, to *file, base string) error {
 		if err := fromIx.remove(n.name, n.namespace); err != nil {
 			return err
 		}
+	}
+	if f.rec.find(attrAttributeList, "") != nil {
+		links := 0
+		var drop []*attribute
+		for _, a := range f.attrs {
+			if a.typ != attrFileName {
+				continue
+			}
+			links++
+			if fn, err := parseFileName(a.value, a.off); err == nil && isOneOf(fn, old) {
+				drop = append(drop, a)
+			}
+		}
+		return v.dropAttrs(f, drop, links-len(drop))
 	}
 	return v.rewriteRecord(f.rec, insertFileNames(f.rec.attrs, nil, old))
 }
@@ -638,7 +658,13 @@ func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions
 		attrs = replaceAttr(tmp, attrStandardInformation, "", encodeResident(attrStandardInformation, "", si.instance, val, false))
 	}
 	if err := v.rewriteRecord(f.rec, attrs); err != nil {
-		return err
+		if !errors.Is(err, errRecordFull) {
+			return err
+		}
+		// The new run list does not fit: the file gets an attribute list.
+		if err := v.writeWithList(f, attrs); err != nil {
+			return err
+		}
 	}
 	if err := v.freeRuns(oldRuns); err != nil {
 		return err
