@@ -400,4 +400,13 @@ func TestAttrListCreate(t *testing.T) {
 	delete(want, long)
 	want["f/big, renamed.bin"] = sha256.Sum256([]byte("small again"))
 	agree(t, v, p, want)
+	// A new file in the holes big.bin left: created with a list.
+	if err := v.WriteFile("new.bin", big, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !hasAttrList(t, v, "new.bin") {
+		t.Error("new.bin has no attribute list")
+	}
+	want["new.bin"] = sha256.Sum256(big)
+	agree(t, v, p, want)
 }
