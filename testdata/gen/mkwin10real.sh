@@ -10,7 +10,7 @@
 #     pieces interleaved with a filler file, so that its run list
 #     overflows the record into an $ATTRIBUTE_LIST (the filler is then
 #     removed);
-#   - Windows\System32\compact.dll, the content of kernel32.dll, made
+#   - Windows\System32\compact.dll, the content of System32's largest DLL, made
 #     system-compressed (LZX) as Compact OS leaves files: libwim-compressed
 #     WofCompressedData stream (gen/wofcompress.py), sparse unnamed $DATA,
 #     WOF reparse point, and linked into WinSxS too.
@@ -98,8 +98,8 @@ for f in autochk.exe cmd.exe kernel32.dll ntdll.dll; do
 done
 
 # A system-compressed file (LZX), as Compact OS leaves it.
-src=$mnt/$sys32/kernel32.dll
-[ -e "$src" ] || src=$mnt/$sys32/cmd.exe
+src=$(find "$mnt/$sys32" -maxdepth 1 -type f -name '*.dll' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
+echo "compact.dll is $(basename "$src"), $(stat -c %s "$src") bytes"
 cp "$src" "$work/plain"
 python3 testdata/gen/wofcompress.py lzx "$work/plain" "$work/plain.lzx"
 f=$mnt/$sys32/compact.dll
