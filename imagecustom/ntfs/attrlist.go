@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"slices"
 	"unicode/utf16"
 )
@@ -242,6 +243,16 @@ func (v *Volume) dropAttrs(f *file, drop []*attribute, links int) error {
 	if err := v.writeAttrList(f, kept, base, links); err != nil {
 		return err
 	}
+	if err := v.purgeAttrs(exts, isDropped); err != nil {
+		return err
+	}
+	return v.reloadFile(f)
+}
+
+// purgeAttrs takes the attributes isDropped names out of extension
+// records that no list entry names them in any more, freeing a record
+// left empty.
+func (v *Volume) purgeAttrs(exts map[uint64]*record, isDropped func(rec uint64, typ uint32, inst uint16) bool) error {
 	for _, num := range sortedKeys(exts) {
 		x := exts[num]
 		var keep [][]byte
@@ -265,7 +276,7 @@ func (v *Volume) dropAttrs(f *file, drop []*attribute, links int) error {
 			}
 		}
 	}
-	return v.reloadFile(f)
+	return nil
 }
 
 // reloadFile reads the file's records again after a change.
@@ -478,4 +489,346 @@ func residentValue(a []byte) []byte {
 		return nil
 	}
 	return a[off : off+n]
+}
+
+// replaceListed is replaceData for a file with an attribute list: the old
+// unnamed $DATA may be in many extents over many records. The new content
+// goes to new clusters (or stays resident), its attribute into the base
+// record when it fits there, else first into an extension record with
+// room or a new one; then one write of the base record switches the list
+// (and $STANDARD_INFORMATION's times) from the old extents to the new
+// attribute, so that a crash leaves the file with its old content or its
+// new one, plus at worst attributes no list names and leaked clusters.
+// The old extents are then taken out of their records and their clusters
+// freed. A WOF file loses its reparse point and WofCompressedData stream
+// the same way.
+func (v *Volume) replaceListed(f *file, r io.Reader, size int64, opts *FileOptions) error {
+	rpTag := uint32(0)
+	if rp := f.extents(attrReparsePoint, ""); len(rp) > 0 {
+		if !rp[0].resident || len(rp[0].value) < 4 || binary.LittleEndian.Uint32(rp[0].value) != reparseTagWOF {
+			return unsupported("writing to a file with a reparse point (record %d)", f.rec.num)
+		}
+		rpTag = reparseTagWOF
+	}
+	wof := rpTag != 0
+	var drop []*attribute
+	var oldRuns []run
+	for _, a := range f.attrs {
+		switch {
+		case a.typ == attrData && a.name == "":
+			if a.flags&(attrFlagCompressed|attrFlagEncrypted) != 0 {
+				return unsupported("replacing compressed or encrypted content (record %d)", f.rec.num)
+			}
+		case wof && (a.typ == attrReparsePoint || a.typ == attrData && a.name == wofStreamName):
+		default:
+			continue
+		}
+		drop = append(drop, a)
+		if !a.resident {
+			oldRuns = append(oldRuns, a.runs...)
+		}
+	}
+	isDropped := func(rec uint64, typ uint32, inst uint16) bool {
+		for _, a := range drop {
+			if a.rec == rec && a.typ == typ && a.instance == inst {
+				return true
+			}
+		}
+		return false
+	}
+	entries, err := v.attrList(f)
+	if err != nil {
+		return err
+	}
+	kept := entries[:0:0]
+	for _, e := range entries {
+		if !isDropped(e.ref.record(), e.typ, e.instance) {
+			kept = append(kept, e)
+		}
+	}
+	// The bytes the base record uses without the dropped attributes, with
+	// the list's change of size when it is resident.
+	var baseKeep [][]byte
+	fixed := int64(binary.LittleEndian.Uint16(f.rec.buf[0x14:])) + 8
+	for _, a := range f.rec.attrs {
+		if !isDropped(f.rec.num, a.typ, a.instance) {
+			baseKeep = append(baseKeep, a.raw)
+			fixed += int64(len(a.raw))
+		}
+	}
+	if list := f.rec.find(attrAttributeList, ""); list.resident {
+		fixed += int64(len(encodeAttrList(kept)) + 0x20 - len(list.value))
+	}
+	// The content: resident when it fits the base record, else clusters.
+	var dataAttr []byte
+	var alloc int64
+	if v.fitsResident(fixed, size) {
+		data := make([]byte, size)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return fmt.Errorf("read content: %w", err)
+		}
+		dataAttr = encodeResident(attrData, "", 0, data, false)
+		alloc = align8int64(size)
+	} else {
+		hint := int64(0)
+		if len(oldRuns) > 0 && oldRuns[0].lcn != sparseLCN {
+			hint = oldRuns[0].lcn
+		}
+		runs, a, err := v.writeNewData(r, size, hint)
+		if err != nil {
+			return err
+		}
+		dataAttr = encodeNonResident(attrData, "", 0, runs, a, size, size, 0)
+		alloc = a
+	}
+	now := nowFiletime()
+	if !opts.Time.IsZero() {
+		now = toFiletime(opts.Time)
+	}
+	// Where the new attribute goes.
+	target := f.rec
+	if fixed+int64(len(dataAttr)) > int64(len(f.rec.buf)) {
+		exts, err := v.extensionRecords(f)
+		if err != nil {
+			return err
+		}
+		target = nil
+		for _, num := range sortedKeys(exts) {
+			if v.recordFree(exts[num]) >= len(dataAttr) {
+				target = exts[num]
+				break
+			}
+		}
+		if target == nil {
+			if target, err = v.newExtensionRecord(f); err != nil {
+				return err
+			}
+		}
+	}
+	inst := nextInstance(target)
+	setInstance(dataAttr, inst)
+	kept = append(kept, listEntry{typ: attrData, ref: fileRef(uint64(target.seq)<<48 | target.num), instance: inst})
+	sortList(kept)
+	if target != f.rec {
+		var raws [][]byte
+		for _, a := range target.attrs {
+			raws = append(raws, a.raw)
+		}
+		if err := v.rewriteRecordLinks(target, sortAttrs(append(raws, dataAttr)), 0); err != nil {
+			return err
+		}
+	} else {
+		baseKeep = sortAttrs(append(baseKeep, dataAttr))
+	}
+	// $STANDARD_INFORMATION: modified and changed now; a WOF file's
+	// reparse and sparse bits cleared.
+	tmp, err := asRecord(baseKeep, f.rec.num)
+	if err != nil {
+		return err
+	}
+	if si := tmp.find(attrStandardInformation, ""); si != nil && len(si.value) >= 0x24 {
+		val := append([]byte(nil), si.value...)
+		binary.LittleEndian.PutUint64(val[0x08:], now)
+		binary.LittleEndian.PutUint64(val[0x10:], now)
+		if wof {
+			binary.LittleEndian.PutUint32(val[0x20:], binary.LittleEndian.Uint32(val[0x20:])&^(fileAttrReparse|fileAttrSparse))
+		}
+		baseKeep = replaceAttr(tmp, attrStandardInformation, "", encodeResident(attrStandardInformation, "", si.instance, val, false))
+	}
+	links := 0
+	for _, a := range f.attrs {
+		if a.typ == attrFileName {
+			links++
+		}
+	}
+	exts, err := v.extensionRecords(f)
+	if err != nil {
+		return err
+	}
+	ref := fileRef(uint64(f.rec.seq)<<48 | f.rec.num)
+	if err := v.writeAttrList(f, kept, baseKeep, links); err != nil {
+		return err
+	}
+	if err := v.purgeAttrs(exts, isDropped); err != nil {
+		return err
+	}
+	if err := v.freeRuns(oldRuns); err != nil {
+		return err
+	}
+	if wof {
+		if err := v.removeReparseEntry(rpTag, ref); err != nil {
+			return err
+		}
+	}
+	if err := v.reloadFile(f); err != nil {
+		return err
+	}
+	return v.updateNameCopies(f, alloc, size, now, wof)
+}
+
+// encodeExtent builds one extent of a non-resident attribute: runs (with
+// absolute VCNs) from VCN low. Only the extent at VCN 0 carries the
+// sizes; the others have zeros there, as NTFS writes them.
+func encodeExtent(typ uint32, name string, instance uint16, runs []run, low, alloc, size, init int64, flags, compUnit uint16) []byte {
+	b := encodeNonResident(typ, name, instance, runs, alloc, size, init, flags)
+	binary.LittleEndian.PutUint64(b[0x10:], uint64(low))
+	binary.LittleEndian.PutUint64(b[0x18:], uint64(runsEnd(runs, low)-1))
+	binary.LittleEndian.PutUint16(b[0x22:], compUnit)
+	if low != 0 {
+		binary.LittleEndian.PutUint64(b[0x28:], 0)
+		binary.LittleEndian.PutUint64(b[0x30:], 0)
+		binary.LittleEndian.PutUint64(b[0x38:], 0)
+	}
+	return b
+}
+
+// splitExtent cuts a non-resident attribute whose record is longer than
+// limit bytes into extents that each fit in limit.
+func splitExtent(a *attribute, raw []byte, limit int) ([][]byte, error) {
+	if len(raw) <= limit || a.resident {
+		return [][]byte{raw}, nil
+	}
+	if a.lowVCN != 0 {
+		return nil, unsupported("splitting an extent that does not start at VCN 0")
+	}
+	flags := binary.LittleEndian.Uint16(raw[0x0C:])
+	compUnit := binary.LittleEndian.Uint16(raw[0x22:])
+	header := len(encodeNonResident(a.typ, a.name, 0, nil, 0, 0, 0, 0)) - 8 // without the mapping pairs' end
+	var out [][]byte
+	runs := a.runs
+	for len(runs) > 0 {
+		n, size := 0, header+1
+		for n < len(runs) {
+			one := len(encodeRuns(runs[n:n+1])) - 1
+			if align8(size+one) > limit {
+				break
+			}
+			size += one
+			n++
+		}
+		if n == 0 {
+			return nil, corrupt(a.off, "MFT record %d: a run does not fit an attribute record", a.rec)
+		}
+		low := runs[0].vcn
+		alloc, dsize, init := a.allocSize, a.dataSize, a.initSize
+		out = append(out, encodeExtent(a.typ, a.name, 0, runs[:n], low, alloc, dsize, init, flags, compUnit))
+		runs = runs[n:]
+	}
+	return out, nil
+}
+
+// writeWithList writes a file whose attributes (attrs, complete
+// attribute records of the base record, no list among them) no longer fit
+// its base record: it gets an $ATTRIBUTE_LIST, as Windows makes one.
+// $STANDARD_INFORMATION, the list and as many of the other attributes as
+// fit, in order, stay in the base record; the rest move to new extension
+// records, a run list too long for one record being cut into extents.
+// The extension records are written first, then the base record, in one
+// write that switches the file to the list: a crash before it leaves
+// extension records no base record lists, which Check reports.
+func (v *Volume) writeWithList(f *file, attrs [][]byte) error {
+	rs := len(f.rec.buf)
+	first := int(binary.LittleEndian.Uint16(f.rec.buf[0x14:]))
+	capacity := rs - first - 8
+	// The pieces, extents cut to fit an empty record.
+	type piece struct {
+		raw []byte
+		a   *attribute
+	}
+	var pieces []piece
+	links := 0
+	for _, raw := range attrs {
+		a, err := parseAttribute(raw, f.rec.num, -1)
+		if err != nil {
+			return err
+		}
+		if a.typ == attrAttributeList {
+			return fmt.Errorf("ntfs: MFT record %d already has an attribute list", f.rec.num)
+		}
+		if a.typ == attrFileName {
+			links++
+		}
+		parts, err := splitExtent(a, raw, capacity)
+		if err != nil {
+			return err
+		}
+		for _, p := range parts {
+			pa, err := parseAttribute(p, f.rec.num, -1)
+			if err != nil {
+				return err
+			}
+			pieces = append(pieces, piece{p, pa})
+		}
+	}
+	// The list's size: one entry per piece.
+	listLen := 0
+	for _, p := range pieces {
+		listLen += align8(0x1A + 2*len(utf16.Encode([]rune(p.a.name))))
+	}
+	listAttr := align8(0x18 + listLen)
+	budget := capacity - listAttr
+	if budget < 0 {
+		return unsupported("MFT record %d: an attribute list of %d bytes does not fit the record", f.rec.num, listLen)
+	}
+	// Place: the base record first, in order, then extension records.
+	var base, moved []piece
+	for _, p := range pieces {
+		if p.a.typ == attrStandardInformation || len(p.raw) <= budget && len(moved) == 0 {
+			if len(p.raw) > budget {
+				return unsupported("MFT record %d: no room for $STANDARD_INFORMATION and the list", f.rec.num)
+			}
+			base = append(base, p)
+			budget -= len(p.raw)
+			continue
+		}
+		moved = append(moved, p)
+	}
+	var entries []listEntry
+	baseRef := fileRef(uint64(f.rec.seq)<<48 | f.rec.num)
+	for _, p := range base {
+		entries = append(entries, listEntry{typ: p.a.typ, name: p.a.name, lowVCN: p.a.lowVCN, ref: baseRef, instance: p.a.instance})
+	}
+	// Pack the moved pieces into new extension records.
+	var created []*record
+	for len(moved) > 0 {
+		x, err := v.newExtensionRecord(f)
+		if err != nil {
+			return err
+		}
+		created = append(created, x)
+		left := capacity
+		var raws [][]byte
+		inst := uint16(0)
+		for len(moved) > 0 && len(moved[0].raw) <= left {
+			c := append([]byte(nil), moved[0].raw...)
+			setInstance(c, inst)
+			entries = append(entries, listEntry{typ: moved[0].a.typ, name: moved[0].a.name, lowVCN: moved[0].a.lowVCN,
+				ref: fileRef(uint64(x.seq)<<48 | x.num), instance: inst})
+			raws = append(raws, c)
+			left -= len(c)
+			inst++
+			moved = moved[1:]
+		}
+		if len(raws) == 0 {
+			return unsupported("MFT record %d: an attribute of %d bytes does not fit an extension record", f.rec.num, len(moved[0].raw))
+		}
+		if err := v.rewriteRecordLinks(x, raws, 0); err != nil {
+			return err
+		}
+	}
+	sortList(entries)
+	// The base record: its kept attributes and the list, at the next
+	// instance.
+	raws := make([][]byte, 0, len(base)+1)
+	next := uint16(0)
+	for _, p := range base {
+		raws = append(raws, p.raw)
+		next = max(next, p.a.instance+1)
+	}
+	next = max(next, binary.LittleEndian.Uint16(f.rec.buf[0x28:]))
+	raws = append(raws, encodeResident(attrAttributeList, "", next, encodeAttrList(entries), false))
+	if err := v.rewriteRecordLinks(f.rec, sortAttrs(raws), links); err != nil {
+		return err
+	}
+	return v.reloadFile(f)
 }

@@ -16,6 +16,15 @@ import (
 	"github.com/imagecustom/go-imagecustom/internal/testimg"
 )
 
+// featureClusters returns the cluster sizes of the feature volumes the
+// attribute list tests write: 4 KiB only with -short.
+func featureClusters() []int {
+	if testing.Short() {
+		return []int{4096}
+	}
+	return []int{512, 4096}
+}
+
 // openFeatures opens a private copy of an ntfs-3g-made feature volume
 // for writing and returns it with its path.
 func openFeatures(t *testing.T, c int) (*Volume, string) {
@@ -163,7 +172,7 @@ func agree(t *testing.T, v *Volume, vol string, want map[string][32]byte) {
 // every file's checksum), sleuthkit, ntfsresize, ntfsclone and Check agree
 // afterwards.
 func TestAttrListRemove(t *testing.T) {
-	for _, c := range []int{512, 4096} {
+	for _, c := range featureClusters() {
 		t.Run(fmt.Sprint(c), func(t *testing.T) {
 			v, p := openFeatures(t, c)
 			want := fuseWalk(t, p)
@@ -221,7 +230,7 @@ func TestAttrListRemove(t *testing.T) {
 // change of case only, and the only name of a fragmented file (which
 // ntfs-3g moved to an extension record); the outside tools agree.
 func TestAttrListRename(t *testing.T) {
-	for _, c := range []int{512, 4096} {
+	for _, c := range featureClusters() {
 		t.Run(fmt.Sprint(c), func(t *testing.T) {
 			v, p := openFeatures(t, c)
 			want := fuseWalk(t, p)
@@ -252,4 +261,152 @@ func TestAttrListRename(t *testing.T) {
 			agree(t, v, p, want)
 		})
 	}
+}
+
+// TestAttrListReplace replaces and grows the content of files with an
+// attribute list: fragmented files whose $DATA extents fill extension
+// records (with small resident content, and with 3 MB), and the 100-link
+// file (300 resident bytes grown to 200 KB); every name sees the new size
+// and the outside tools agree.
+func TestAttrListReplace(t *testing.T) {
+	for _, c := range featureClusters() {
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			v, p := openFeatures(t, c)
+			want := fuseWalk(t, p)
+			for _, w := range []struct {
+				name string
+				size int
+			}{
+				{"fragmented/interleaved-a.txt", 100},
+				{"fragmented/interleaved-b.txt", 3 << 20},
+				{"fragmented/many-holes.bin", 5000},
+				{"hardlinks/many/target.txt", 200 << 10},
+			} {
+				data := content(w.name, w.size)
+				if err := v.WriteFile(w.name, data, nil); err != nil {
+					t.Fatalf("write %s: %v", w.name, err)
+				}
+				got, err := v.ReadFile(w.name)
+				if err != nil || !bytes.Equal(got, data) {
+					t.Fatalf("%s reads back %d bytes, %v", w.name, len(got), err)
+				}
+				want[w.name] = sha256.Sum256(data)
+			}
+			for i := 1; i <= 99; i++ {
+				want[longLink(i)] = want["hardlinks/many/target.txt"]
+				fi, err := v.Stat(longLink(i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Size() != 200<<10 {
+					t.Errorf("%s: size %d", longLink(i), fi.Size())
+				}
+			}
+			agree(t, v, p, want)
+		})
+	}
+}
+
+// hasAttrList reports whether the named file's base record has an
+// $ATTRIBUTE_LIST.
+func hasAttrList(t *testing.T, v *Volume, name string) bool {
+	t.Helper()
+	n, err := v.resolve("stat", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n.f.rec.find(attrAttributeList, "") != nil
+}
+
+// TestAttrListCreate gives files an attribute list when an attribute no
+// longer fits the base record: content replaced on a volume whose free
+// space is in 1-cluster holes (the run list cut into extents in new
+// extension records), and a rename to a long name of a file whose record
+// is full of resident data. The outside tools agree, and the files can be
+// written, renamed and removed again.
+func TestAttrListCreate(t *testing.T) {
+	p := freshVolume(t, 16<<20)
+	v, _ := openRWPath(t, p)
+	if err := v.Mkdir("f", nil); err != nil {
+		t.Fatal(err)
+	}
+	const holes = 600
+	for i := range 2 * holes {
+		if err := v.WriteFile(fmt.Sprintf("f/%04d", i), content(fmt.Sprint(i), 4096), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.WriteFile("big.bin", []byte("small at first"), nil); err != nil {
+		t.Fatal(err)
+	}
+	// Fill what is left but holes clusters.
+	bm, err := v.clusterBitmap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var free int64
+	if err := v.freeExtents(bm, 0, func(e extent) bool { free += e.length; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.WriteFile("fill.bin", make([]byte, (free-holes)*v.boot.clusterSize), nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2*holes; i += 2 {
+		if err := v.Remove(fmt.Sprintf("f/%04d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := content("big", int((2*holes-50)*v.boot.clusterSize)-100)
+	if err := v.WriteFile("big.bin", big, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := v.ReadFile("big.bin"); err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("big.bin reads back %d bytes, %v", len(got), err)
+	}
+	fi, _ := v.Stat("big.bin")
+	t.Logf("big.bin: %d runs", len(fi.Sys().(*FileStat).Streams[0].Runs))
+	if !hasAttrList(t, v, "big.bin") {
+		t.Error("big.bin has no attribute list")
+	}
+	checkClean(t, v)
+	// A record full of resident data, renamed to a 250-character name.
+	if err := v.WriteFile("resident.bin", content("r", 400), nil); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("long name ", 24) + "end.bin"
+	if err := v.Rename("resident.bin", long, false); err != nil {
+		t.Fatal(err)
+	}
+	if !hasAttrList(t, v, long) {
+		t.Errorf("%s has no attribute list: the rename fitted", long)
+	}
+	want := map[string][32]byte{"big.bin": sha256.Sum256(big), long: sha256.Sum256(content("r", 400)),
+		"fill.bin": sha256.Sum256(make([]byte, (free-holes)*v.boot.clusterSize)), "f/": {}}
+	for i := 1; i < 2*holes; i += 2 {
+		want[fmt.Sprintf("f/%04d", i)] = sha256.Sum256(content(fmt.Sprint(i), 4096))
+	}
+	agree(t, v, p, want)
+	// And on again: rename, replace, remove.
+	if err := v.Rename("big.bin", "f/big, renamed.bin", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.WriteFile("f/big, renamed.bin", []byte("small again"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Remove(long); err != nil {
+		t.Fatal(err)
+	}
+	delete(want, "big.bin")
+	delete(want, long)
+	want["f/big, renamed.bin"] = sha256.Sum256([]byte("small again"))
+	agree(t, v, p, want)
+	// A new file in the holes big.bin left: created with a list.
+	if err := v.WriteFile("new.bin", big, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !hasAttrList(t, v, "new.bin") {
+		t.Error("new.bin has no attribute list")
+	}
+	want["new.bin"] = sha256.Sum256(big)
+	agree(t, v, p, want)
 }

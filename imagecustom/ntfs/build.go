@@ -2,6 +2,7 @@ package ntfs
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 	"unicode/utf16"
@@ -134,6 +135,10 @@ func (v *Volume) newRecordHeader(num uint64, seq, usn uint16, dir bool) []byte {
 	return b
 }
 
+// errRecordFull reports attributes that do not fit one MFT record; the
+// callers that can give the file an attribute list do.
+var errRecordFull = errors.New("attributes do not fit the record")
+
 // setAttributes replaces the attributes of record buffer b with attrs
 // (each a complete attribute record, in the order NTFS requires), updating
 // the bytes in use, the link count and the next instance number. It fails
@@ -146,8 +151,8 @@ func (v *Volume) setAttributes(b []byte, attrs [][]byte) error {
 		need += len(a)
 	}
 	if need > len(b) {
-		return unsupported("MFT record %d: %d bytes of attributes do not fit a %d-byte record (attribute lists are not written)",
-			binary.LittleEndian.Uint32(b[0x2C:]), need, len(b))
+		return fmt.Errorf("%w: %w: MFT record %d: %d bytes of attributes, a %d-byte record",
+			ErrUnsupported, errRecordFull, binary.LittleEndian.Uint32(b[0x2C:]), need, len(b))
 	}
 	p := first
 	links, next := uint16(0), uint16(0)

@@ -459,11 +459,24 @@ func (v *Volume) create(dir *file, ix *dirIndex, base string, r io.Reader, size 
 		list = append(list, dataAttr)
 	}
 	if err = v.setAttributes(b, list); err != nil {
-		return err
-	}
-	rec := &record{num: num, off: -1, buf: b}
-	if err = v.writeRecord(rec); err != nil {
-		return err
+		if !errors.Is(err, errRecordFull) {
+			return err
+		}
+		// A run list too long for one record: the new file gets an
+		// attribute list and extension records.
+		empty := append([]byte(nil), b...)
+		if err = v.setAttributes(empty, nil); err != nil {
+			return err
+		}
+		f := &file{rec: &record{num: num, off: v.mft.volumeOffset(int64(num) * int64(v.boot.recordSize)), buf: empty, seq: seq}}
+		if err = v.writeWithList(f, list); err != nil {
+			return err
+		}
+	} else {
+		rec := &record{num: num, off: -1, buf: b}
+		if err = v.writeRecord(rec); err != nil {
+			return err
+		}
 	}
 	written = true
 	// Then the directory's index: the long name, and the alias.

@@ -362,7 +362,13 @@ func (v *Volume) move(src *node, from, to *file, base string) error {
 		raw = insertFileNames(attrs, newAttrs, old[:1])
 	}
 	if err := v.rewriteRecord(f.rec, raw); err != nil {
-		return err
+		if !errors.Is(err, errRecordFull) {
+			return err
+		}
+		// The new names do not fit: the file gets an attribute list.
+		if err := v.writeWithList(f, raw); err != nil {
+			return err
+		}
 	}
 	// 2. The new entries.
 	toIx, err = v.openIndex(to)
@@ -391,6 +397,20 @@ func (v *Volume) move(src *node, from, to *file, base string) error {
 		if err := fromIx.remove(n.name, n.namespace); err != nil {
 			return err
 		}
+	}
+	if f.rec.find(attrAttributeList, "") != nil {
+		links := 0
+		var drop []*attribute
+		for _, a := range f.attrs {
+			if a.typ != attrFileName {
+				continue
+			}
+			links++
+			if fn, err := parseFileName(a.value, a.off); err == nil && isOneOf(fn, old) {
+				drop = append(drop, a)
+			}
+		}
+		return v.dropAttrs(f, drop, links-len(drop))
 	}
 	return v.rewriteRecord(f.rec, insertFileNames(f.rec.attrs, nil, old))
 }
@@ -544,11 +564,11 @@ func sortByValue(attrs [][]byte) {
 // $Extend\$Reparse entry is removed. A crash in between leaves at worst
 // leaked clusters or a stale $R entry, which Check reports.
 func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions) error {
-	if f.rec.find(attrAttributeList, "") != nil {
-		return unsupported("replacing the content of a file with an attribute list (record %d)", f.rec.num)
-	}
 	if isReparse(f) {
 		return unsupported("writing to a reparse point (record %d)", f.rec.num)
+	}
+	if f.rec.find(attrAttributeList, "") != nil {
+		return v.replaceListed(f, r, size, opts)
 	}
 	// A WOF file: its reparse point and compressed stream go.
 	var wofRuns []run
@@ -638,7 +658,13 @@ func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions
 		attrs = replaceAttr(tmp, attrStandardInformation, "", encodeResident(attrStandardInformation, "", si.instance, val, false))
 	}
 	if err := v.rewriteRecord(f.rec, attrs); err != nil {
-		return err
+		if !errors.Is(err, errRecordFull) {
+			return err
+		}
+		// The new run list does not fit: the file gets an attribute list.
+		if err := v.writeWithList(f, attrs); err != nil {
+			return err
+		}
 	}
 	if err := v.freeRuns(oldRuns); err != nil {
 		return err
@@ -651,7 +677,13 @@ func (v *Volume) replaceData(f *file, r io.Reader, size int64, opts *FileOptions
 			return err
 		}
 	}
-	// The index copies of every name: new sizes and times.
+	return v.updateNameCopies(f, alloc, size, now, wof)
+}
+
+// updateNameCopies brings the index copies of every name of f up to
+// date: sizes, times and, after a WOF file became plain, its attribute
+// bits.
+func (v *Volume) updateNameCopies(f *file, alloc, size int64, now uint64, wof bool) error {
 	for _, fn := range f.names() {
 		dir, err := v.loadFile(fn.parent)
 		if err != nil {
