@@ -2,108 +2,19 @@ package boothook
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/imagecustom/go-imagecustom/internal/testimg"
 )
 
-// Debian's Wine loaders: wine64 (package wine64) runs the amd64 hook, wine
-// (package wine32, i386 multiarch) the i386 one. They are not on PATH.
-const (
-	wine64Path = "/usr/lib/wine/wine64"
-	wine32Path = "/usr/lib/wine/wine"
-	wineserver = "/usr/lib/wine/wineserver"
-)
-
-// wineTimeout bounds one run of the hook under Wine; the hook itself must
-// finish well within it (it never waits without a bound).
-const wineTimeout = 2 * time.Minute
-
-// wineLoader returns the loader for arch, skipping (or failing, with
-// IMAGECUSTOM_ORACLES=require) when it is not installed.
-func wineLoader(t *testing.T, arch string) string {
-	t.Helper()
-	p, pkg := wine64Path, "wine64"
-	if arch == "x86" {
-		p, pkg = wine32Path, "wine32:i386 (dpkg --add-architecture i386)"
-	}
-	if os.Getenv(testimg.OraclesEnv) == "off" {
-		t.Skipf("Wine: %s=off", testimg.OraclesEnv)
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv(testimg.OraclesEnv) == "require" {
-			t.Fatalf("Wine loader %s (Debian package %s) is required but missing: %v", p, pkg, err)
-		}
-		t.Skipf("Wine loader %s (Debian package %s) not installed", p, pkg)
-	}
-	return p
-}
-
-// One Wine prefix for the whole test binary: wineboot takes seconds.
-var prefix struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if prefix.dir != "" {
-		cmd := exec.Command(wineserver, "-k")
-		cmd.Env = wineEnv(prefix.dir)
-		_ = cmd.Run()
-		os.RemoveAll(prefix.dir)
-	}
+	testimg.WineCleanup()
 	os.Exit(code)
-}
-
-func wineEnv(dir string) []string {
-	return append(os.Environ(), "WINEPREFIX="+dir, "WINEDEBUG=err+ntdll", "WINEDLLOVERRIDES=mscoree,mshtml=", "DISPLAY=")
-}
-
-func winePrefix(t *testing.T) string {
-	t.Helper()
-	prefix.once.Do(func() {
-		prefix.dir, prefix.err = os.MkdirTemp("", "boothook-wine-")
-		if prefix.err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, wine64Path, "wineboot", "-i")
-		cmd.Env = wineEnv(prefix.dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			prefix.err = err
-			t.Logf("wineboot: %s", out)
-		}
-		prefix.err = firstErr(prefix.err, wineWait(prefix.dir))
-	})
-	if prefix.err != nil {
-		t.Fatalf("Wine prefix: %v", prefix.err)
-	}
-	return prefix.dir
-}
-
-func firstErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
-// wineWait waits for the wineserver to exit, which flushes system.reg.
-func wineWait(dir string) error {
-	cmd := exec.Command(wineserver, "-w")
-	cmd.Env = wineEnv(dir)
-	return cmd.Run()
 }
 
 // hookTree is a Windows folder tree holding the hook installed by the
@@ -112,6 +23,7 @@ func wineWait(dir string) error {
 type hookTree struct {
 	root, sys32 string
 	hook, orig  []byte
+	wine        *testimg.Wine
 }
 
 func newTree(t *testing.T, arch, name string, data []byte) *hookTree {
@@ -144,35 +56,12 @@ func newTree(t *testing.T, arch, name string, data []byte) *hookTree {
 	return tr
 }
 
-// run maps the tree as drive D: and runs D:\Windows\System32\<exe> * as
-// smss would, returning Wine's standard error.
+// run runs D:\Windows\System32\<exe> * as smss would, the tree mapped as
+// drive D:, and returns Wine's standard error.
 func (tr *hookTree) run(t *testing.T, arch, exe string) string {
 	t.Helper()
-	loader := wineLoader(t, arch)
-	dir := winePrefix(t)
-	link := filepath.Join(dir, "dosdevices", "d:")
-	os.Remove(link)
-	if err := os.Symlink(tr.root, link); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wineTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, loader, `D:\Windows\System32\`+exe, "*")
-	cmd.Env = wineEnv(dir)
-	cmd.Dir = tr.root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("the hook did not finish within %v under Wine", wineTimeout)
-	}
-	if err != nil {
-		t.Fatalf("wine: %v\n%s", err, stderr.Bytes())
-	}
-	if err := wineWait(dir); err != nil {
-		t.Fatal(err)
-	}
-	return stderr.String()
+	tr.wine = testimg.NewWine(t, arch)
+	return tr.wine.Run(t, tr.root, `D:\Windows\System32\`+exe, "*")
 }
 
 func (tr *hookTree) read(t *testing.T, rel string) []byte {
@@ -204,27 +93,6 @@ func (tr *hookTree) checkRestored(t *testing.T) {
 	}
 }
 
-// regKey returns the lines of a key's section in Wine's system.reg.
-func regKey(t *testing.T, key string) []string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(winePrefix(t), "system.reg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	head := "[" + strings.ReplaceAll(key, `\`, `\\`) + "]"
-	var out []string
-	in := false
-	for _, l := range strings.Split(string(b), "\n") {
-		switch {
-		case strings.HasPrefix(l, "["):
-			in = strings.HasPrefix(strings.ToLower(l), strings.ToLower(head)+" ")
-		case in && l != "" && !strings.HasPrefix(l, "#"):
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 func logLines(t *testing.T, tr *hookTree) []string {
 	t.Helper()
 	log := string(tr.read(t, "Windows/imagecustom/boot.log"))
@@ -246,7 +114,7 @@ func logLines(t *testing.T, tr *hookTree) []string {
 func TestWineActions(t *testing.T) {
 	for _, arch := range []string{"amd64", "x86"} {
 		t.Run(arch, func(t *testing.T) {
-			wineLoader(t, arch)
+			testimg.NewWine(t, arch)
 			tr := newTree(t, arch, "", exampleData(t))
 			stderr := tr.run(t, arch, "autochk.exe")
 			want := []string{
@@ -297,13 +165,13 @@ func TestWineActions(t *testing.T) {
 				`"Big"=hex(b):88,77,66,55,44,33,22,11`,
 				`"Paths"=str(7):"C:\\Program Files\0D:\\x\0"`,
 			}
-			if diff := cmp.Diff(wantKey, regKey(t, `System\ControlSet001\Control\ImagecustomTest`)); diff != "" {
+			if diff := cmp.Diff(wantKey, tr.wine.RegKey(t, `System\ControlSet001\Control\ImagecustomTest`)); diff != "" {
 				t.Errorf("Wine registry key (-want +got):\n%s", diff)
 			}
-			if got := regKey(t, `System\CurrentControlSet\Services\ImagecustomTest`); len(got) != 0 {
+			if got := tr.wine.RegKey(t, `System\CurrentControlSet\Services\ImagecustomTest`); len(got) != 0 {
 				t.Errorf("the deleted service key is still there: %q", got)
 			}
-			pfro := strings.Join(regKey(t, `System\CurrentControlSet\Control\Session Manager`), "\n")
+			pfro := strings.Join(tr.wine.RegKey(t, `System\CurrentControlSet\Control\Session Manager`), "\n")
 			if !strings.Contains(pfro, `"PendingFileRenameOperations"=str(7):`) ||
 				!strings.Contains(pfro, `\\??\\D:\\Windows\\System32\\imagecustom-hook.del\0\0`) {
 				t.Errorf("no pending delete of the renamed hook in Session Manager:\n%s", pfro)
@@ -331,7 +199,7 @@ func TestWineBadData(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wineLoader(t, "amd64")
+			testimg.NewWine(t, "amd64")
 			tr := newTree(t, "amd64", "", tt.data)
 			tr.run(t, "amd64", "autochk.exe")
 			want := []string{
@@ -357,7 +225,7 @@ func TestWineBadData(t *testing.T) {
 // the hook removes that line (here set by its own first action) and leaves
 // autochk alone.
 func TestWineBootExecute(t *testing.T) {
-	wineLoader(t, "amd64")
+	testimg.NewWine(t, "amd64")
 	acts, err := Parse(strings.NewReader(`reg-set "HKLM\SYSTEM\ControlSet001\Control\Session Manager" BootExecute REG_MULTI_SZ "autocheck autochk *" "ichook extra" "autocheck other"`))
 	if err != nil {
 		t.Fatal(err)
@@ -378,7 +246,7 @@ func TestWineBootExecute(t *testing.T) {
 	if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
 		t.Errorf("boot.log (-want +got):\n%s", diff)
 	}
-	sm := strings.Join(regKey(t, `System\ControlSet001\Control\Session Manager`), "\n")
+	sm := strings.Join(tr.wine.RegKey(t, `System\ControlSet001\Control\Session Manager`), "\n")
 	if !strings.Contains(sm, `"BootExecute"=str(7):"autocheck autochk *\0autocheck other\0"`) {
 		t.Errorf("BootExecute not as expected:\n%s", sm)
 	}
