@@ -90,6 +90,9 @@ type Plan struct {
 	Warnings []string    `json:"warnings"`
 
 	secrets []string
+	// tamper, a test seam, changes the volume after the plan was applied,
+	// so that verification must fail.
+	tamper func(v *ntfs.Volume) error
 }
 
 // PlanFile is a file the plan writes into the volume.
@@ -482,7 +485,7 @@ func ReadImageState(v *ntfs.Volume, reg *Registry, root string) (state string, e
 			}
 		}
 	}
-	b, err := v.ReadFile(root + "/Setup/State/State.ini")
+	b, err := readSmall(v, root+"/Setup/State/State.ini", 64<<10)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
@@ -548,7 +551,11 @@ func (p *Plan) vistaState(v *ntfs.Volume, reg *Registry, root string, generalize
 		}
 	}
 	sc := `\` + root + `\Setup\Scripts\SetupComplete.cmd`
-	if old, err := v.ReadFile(volPath(sc)); err == nil {
+	old, err := readSmall(v, volPath(sc), 1<<20)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err == nil {
 		for i := range p.Files {
 			if strings.EqualFold(p.Files[i].Path, sc) {
 				merged := append([]byte(nil), p.Files[i].data...)
@@ -748,6 +755,11 @@ func runPass(ctx context.Context, path string, wo *WriteOptions, probe bool, pla
 	ps := &pass{v: v, root: strings.TrimPrefix(plan.Windows.SystemRoot, `\`), plan: plan, hiveSums: map[string]string{}}
 	if err := ps.apply(ctx); err != nil {
 		return nil, nil, err
+	}
+	if plan.tamper != nil && !probe {
+		if err := plan.tamper(v); err != nil {
+			return nil, nil, err
+		}
 	}
 	if probe {
 		rv, err := ntfs.Open(img.Section(part), part.Size)

@@ -27,4 +27,16 @@
 // sets), and [Registry] opens an install's hives by their registry names
 // (HKLM\SYSTEM, HKU\.DEFAULT…), edits them in memory, imports .reg text
 // across them and writes them back into the volume.
+//
+// [Customize] is the whole job: a [sysprep.Spec] applied to an image's
+// install — detected, validated, rendered, planned ([Plan]), probed on the
+// dry-run overlay, written through the journal or into a child disk, and
+// verified by reopening the result. Facts about Windows it rests on that
+// nothing here can test (no Windows boots here) are cited in its doc
+// comments and marked unverified: setupcl.exe registered in BootExecute
+// as "sysprep -reseal" registers it, the Generalize opt-in's
+// SYSTEM\Setup CmdLine running sysprep as SYSTEM before the logon screen,
+// the system drive being C:.
+//
+// [sysprep.Spec]: https://pkg.go.dev/github.com/imagecustom/go-imagecustom/sysprep#Spec
 package imagecustom

@@ -506,7 +506,7 @@ func dynamicTZI(zk hive.Key, year int) (tzi, error) {
 	}
 	first, last := dword(d, "FirstEntry"), dword(d, "LastEntry")
 	if first == 0 || last < first {
-		return tzi{}, fmt.Errorf("Dynamic DST without FirstEntry/LastEntry")
+		return tzi{}, errors.New("the Dynamic DST key lacks FirstEntry or LastEntry")
 	}
 	y := min(max(year, first), last)
 	// The entry in force is the latest at or before y.

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/imagecustom/go-imagecustom/hive"
 	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
 	"github.com/imagecustom/go-imagecustom/internal/testimg"
 )
@@ -128,4 +130,70 @@ func TestInterruptedSettingsRecover(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tziSeeds returns the TZI values of the fixtures' Time Zones keys.
+func tziSeeds(f *testing.F) [][]byte {
+	var out [][]byte
+	for _, name := range []string{"../testdata/hives/win10/SOFTWARE", "../testdata/hives/winxp/SOFTWARE"} {
+		h, err := hive.OpenFile(name, nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		k, err := h.Key(`Microsoft\Windows NT\CurrentVersion\Time Zones`)
+		if err != nil {
+			f.Fatal(err)
+		}
+		err = k.Walk(func(_ string, key hive.Key) error {
+			vs, err := key.Values()
+			if err != nil {
+				return err
+			}
+			for _, v := range vs {
+				if b, err := v.Data(); err == nil && v.Type() == hive.Binary {
+					out = append(out, b)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			f.Fatal(err)
+		}
+	}
+	return out
+}
+
+// FuzzTimeZoneRule feeds hostile TZI values (from an image's Time Zones
+// key) to the parser and the rule arithmetic: no panic, a 16-byte
+// TIME_FIELDS, and an active bias that is the standard or the daylight
+// one.
+func FuzzTimeZoneRule(f *testing.F) {
+	for _, b := range tziSeeds(f) {
+		f.Add(b, int64(1_700_000_000))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, unix int64) {
+		z, err := parseTZI(b)
+		if err != nil {
+			return
+		}
+		if len(timeFields(z.std)) != 16 || len(timeFields(z.dlt)) != 16 {
+			t.Fatal("TIME_FIELDS not 16 bytes")
+		}
+		at := time.Unix(unix%(1<<40), 0)
+		if a := activeBias(z, at); a != z.bias+z.stdBias && a != z.bias+z.dltBias {
+			t.Fatalf("active bias %d is neither standard %d nor daylight %d", a, z.bias+z.stdBias, z.bias+z.dltBias)
+		}
+	})
+}
+
+// FuzzExpandLocation feeds hostile LocationInformation strings.
+func FuzzExpandLocation(f *testing.F) {
+	f.Add(`@System32\drivers\pci.sys,#65536;PCI bus %1, device %2, function %3;(11,0,0)`)
+	f.Add("PCI bus 2, device 1, function 0")
+	f.Add("@;%1%2%3%10;(,,,,)")
+	f.Fuzz(func(t *testing.T, s string) {
+		if out := expandLocation(s); len(out) > len(s)*2+16 && !strings.HasPrefix(s, "@") {
+			t.Fatalf("expandLocation grew a plain string: %q", out)
+		}
+	})
 }

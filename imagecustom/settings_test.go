@@ -538,3 +538,59 @@ func TestSetAdapterRealHive(t *testing.T) {
 		t.Errorf("NetBT (-Windows +ours):\n%q", diff)
 	}
 }
+
+// benchRegistry opens the XP fixture for a dry run and returns its
+// registry and Windows install.
+func benchRegistry(b *testing.B) (*imagecustom.Registry, *imagecustom.Windows) {
+	img, err := imagecustom.OpenRW(testimg.Path(b, testimg.WinXP().Name), &imagecustom.WriteOptions{DryRun: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { img.Close() })
+	ws, err := img.Windows()
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, _, err := img.OpenNTFSRW(0, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg, err := imagecustom.OpenRegistry(v, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return reg, &ws[0]
+}
+
+// BenchmarkSetHostname renames the install in memory, alternating two
+// names so that every round writes.
+func BenchmarkSetHostname(b *testing.B) {
+	reg, w := benchRegistry(b)
+	names := []string{"BENCH-A", "BENCH-B"}
+	for i := 0; b.Loop(); i++ {
+		if _, err := imagecustom.SetHostname(reg, w, names[i%2]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSetTimeZone alternates two zones.
+func BenchmarkSetTimeZone(b *testing.B) {
+	reg, w := benchRegistry(b)
+	zones := []string{"Tokyo Standard Time", "W. Europe Standard Time"}
+	for i := 0; b.Loop(); i++ {
+		if _, err := imagecustom.SetTimeZone(reg, w, zones[i%2], nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAdapters lists the adapters.
+func BenchmarkAdapters(b *testing.B) {
+	reg, _ := benchRegistry(b)
+	for b.Loop() {
+		if _, err := imagecustom.Adapters(reg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -63,7 +63,8 @@ output. Exit 4: the spec has problems; 3: refused for safety.`,
 				return err
 			}
 			if a.json {
-				return a.printJSON(res)
+				return a.printJSON(customizeJSON{CustomizeResult: res,
+					Plan: customizePlanJSON{Plan: res.Plan, Windows: windowsDoc(res.Plan.Windows)}})
 			}
 			a.printCustomize(args[0], res)
 			return nil
@@ -73,6 +74,18 @@ output. Exit 4: the spec has problems; 3: refused for safety.`,
 	cmd.Flags().BoolVar(&generalize, "generalize", false, "Vista and later: accept an image that is not generalized; its first boot runs sysprep /generalize")
 	wf.add(cmd)
 	return cmd
+}
+
+// customizeJSON is the --json document: the library's result, with the
+// install in the form info --json prints it.
+type customizeJSON struct {
+	*imagecustom.CustomizeResult
+	Plan customizePlanJSON `json:"plan"`
+}
+
+type customizePlanJSON struct {
+	*imagecustom.Plan
+	Windows windowsJSON `json:"windows"`
 }
 
 // printCustomize prints the plan and the result as text.

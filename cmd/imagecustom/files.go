@@ -38,6 +38,15 @@ type statDetails struct {
 	Names      []nameJSON   `json:"names"`
 	Streams    []streamJSON `json:"streams"`
 	ReparseTag uint32       `json:"reparse_tag,omitempty"`
+	System     *systemJSON  `json:"system_compression,omitempty"`
+}
+
+// systemJSON is a file the Windows Overlay Filter serves (ntfs.SystemCompression).
+type systemJSON struct {
+	Provider       string `json:"provider"`            // "file" (Compact OS) or "wim" (WIMBoot), else the number
+	Algorithm      string `json:"algorithm,omitempty"` // XPRESS4K, XPRESS8K, XPRESS16K, LZX
+	CompressedSize int64  `json:"compressed_size"`     // WofCompressedData bytes, -1 if none
+	Readable       bool   `json:"readable"`            // false: reads fail with ErrUnsupported
 }
 
 type nameJSON struct {
@@ -194,6 +203,15 @@ func (a *app) statCommand() *cobra.Command {
 			if st.Reparse != nil {
 				d.ReparseTag = st.Reparse.Tag
 			}
+			if sc := st.System; sc != nil {
+				d.System = &systemJSON{Provider: fmt.Sprint(sc.Provider), CompressedSize: sc.CompressedSize, Readable: sc.Supported}
+				switch sc.Provider {
+				case 1:
+					d.System.Provider = "wim"
+				case 2:
+					d.System.Provider, d.System.Algorithm = "file", sc.Algorithm.String()
+				}
+			}
 			e.Stat = d
 			if a.json {
 				return a.printJSON(e)
@@ -222,6 +240,13 @@ func (a *app) statCommand() *cobra.Command {
 				fmt.Fprintf(w, "Reparse:     tag 0x%08x", st.Reparse.Tag)
 				if st.Reparse.Target != "" {
 					fmt.Fprintf(w, " -> %s", st.Reparse.Target)
+				}
+				fmt.Fprintln(w)
+			}
+			if sc := d.System; sc != nil {
+				fmt.Fprintf(w, "System:      compressed by WOF, provider %s %s, %d bytes stored", sc.Provider, sc.Algorithm, sc.CompressedSize)
+				if !sc.Readable {
+					fmt.Fprint(w, " (not readable here)")
 				}
 				fmt.Fprintln(w)
 			}

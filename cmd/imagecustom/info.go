@@ -48,6 +48,16 @@ type windowsJSON struct {
 	DirtyHives        []string `json:"dirty_hives,omitempty"`
 }
 
+// windowsDoc is the --json form of a Windows install.
+func windowsDoc(w imagecustom.Windows) windowsJSON {
+	return windowsJSON{Partition: w.Partition, BootPartition: w.BootPartition, SystemRoot: w.SystemRoot,
+		Name: w.Name, ProductName: w.ProductName, EditionID: w.EditionID, InstallationType: w.InstallationType,
+		ProductType: w.ProductType, Version: fmt.Sprintf("%d.%d", w.Major, w.Minor), Build: w.Build,
+		ServicePack: w.ServicePack, Family: w.Family, Arch: w.Arch, ComputerName: w.ComputerName,
+		CurrentControlSet: w.CurrentControlSet(), Select: [4]int{w.Current, w.Default, w.Failed, w.LastKnownGood},
+		DirtyHives: w.Dirty}
+}
+
 func (a *app) infoCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "info IMAGE",
@@ -70,12 +80,7 @@ func (a *app) infoCommand() *cobra.Command {
 				return err
 			}
 			for _, w := range wins {
-				doc.Windows = append(doc.Windows, windowsJSON{Partition: w.Partition, BootPartition: w.BootPartition, SystemRoot: w.SystemRoot,
-					Name: w.Name, ProductName: w.ProductName, EditionID: w.EditionID, InstallationType: w.InstallationType,
-					ProductType: w.ProductType, Version: fmt.Sprintf("%d.%d", w.Major, w.Minor), Build: w.Build,
-					ServicePack: w.ServicePack, Family: w.Family, Arch: w.Arch, ComputerName: w.ComputerName,
-					CurrentControlSet: w.CurrentControlSet(), Select: [4]int{w.Current, w.Default, w.Failed, w.LastKnownGood},
-					DirtyHives: w.Dirty})
+				doc.Windows = append(doc.Windows, windowsDoc(w))
 			}
 			if a.json {
 				return a.printJSON(doc)

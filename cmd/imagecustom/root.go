@@ -151,6 +151,9 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused for safety, 4 a check found proble
 		a.lsCommand(), a.statCommand(), a.catCommand(), a.getCommand(), a.fsckCommand(),
 		a.putCommand(), a.mkdirCommand(), a.mvCommand(), a.rmCommand(), a.recoverCommand(),
 		a.regCommand(), a.vmdkCommand(), a.sysprepCommand(),
-		a.customizeCommand())
+		a.customizeCommand(),
+		a.userCommand())
+	root.AddCommand(a.hookCommand())
+	root.AddCommand(a.setCommand(), a.netCommand(), a.firstbootCommand())
 	return root
 }

@@ -98,6 +98,16 @@ const (
 	// SecurityIDMissing: a $STANDARD_INFORMATION security_id is not in
 	// $Secure's $SII index.
 	SecurityIDMissing
+	// ReparseIndex: a file's reparse point is missing from the $R index of
+	// $Extend\$Reparse, an $R entry names a file that does not have that
+	// reparse point (free, other sequence number, other tag), $R is out of
+	// order, or the file's reparse attribute bit disagrees with its having
+	// a reparse point.
+	ReparseIndex
+	// WOFStreams: a system-compressed (WOF) file lacks its
+	// unnamed $DATA or its WofCompressedData stream, or the stream's
+	// chunk table does not fit it.
+	WOFStreams
 )
 
 var problemKindNames = [...]string{
@@ -124,6 +134,8 @@ var problemKindNames = [...]string{
 	NameParentInvalid:      "name-parent-invalid",
 	MirrorMismatch:         "mirror-mismatch",
 	SecurityIDMissing:      "security-id-missing",
+	ReparseIndex:           "reparse-index",
+	WOFStreams:             "wof-streams",
 }
 
 // String returns the kind's name, e.g. "cluster-leaked".
@@ -214,6 +226,7 @@ func Check(ctx context.Context, v *Volume, opts *CheckOptions) ([]Problem, error
 		{"directory indexes", c.checkIndexes},
 		{"names", c.checkNames},
 		{"$MFTMirr", c.checkMirror},
+		{"$Extend\\$Reparse", c.checkReparseIndex},
 	}
 	for _, ph := range phases {
 		if err := ctx.Err(); err != nil {
@@ -258,6 +271,8 @@ type checker struct {
 
 	unreadable   bool            // some record in use could not be parsed
 	partialIndex map[uint64]bool // directories whose $I30 could not be walked whole
+
+	reparse []reparseFile // base records with a reparse point
 
 	secIDs []uint32 // $SII keys, ascending
 	secOK  bool     // secIDs is complete
@@ -601,8 +616,11 @@ func (c *checker) checkFile(r *record) error {
 		if err := c.reportErr(AttributeCorrupt, int64(num), err); err != nil {
 			return err
 		}
-	} else if std.securityID != 0 {
-		c.checkSecurityID(r, si, std.securityID)
+	} else {
+		if std.securityID != 0 {
+			c.checkSecurityID(r, si, std.securityID)
+		}
+		c.checkReparse(r, attrs, std.attrs, complete)
 	}
 	isDir := r.flags&recordDirectory != 0
 	if isDir != hasI30 {

@@ -41,7 +41,7 @@ type ShortNames int
 const (
 	ShortNamesAuto   ShortNames = iota // as the volume's root directory does
 	ShortNamesAlways                   // like Windows with 8.3 name creation on
-	ShortNamesNever                    // like Windows with it off (and ntfs-3g)
+	ShortNamesNever                    // like Windows with it off: no aliases (a legal 8.3 name still takes namespace 3)
 )
 
 // Name validation: what Win32 forbids in a file name.
@@ -290,15 +290,20 @@ func stdInfo(f *file) (standardInformation, error) {
 // names picks the $FILE_NAME namespaces and the 8.3 alias of a new name.
 func (v *Volume) newNames(ix *dirIndex, base string, opts *FileOptions) (long []uint16, longNS uint8, short []uint16, err error) {
 	long = utf16.Encode([]rune(base))
+	// A name that is already a legal 8.3 name is its own short name:
+	// Windows stores it once, in the Win32 and DOS namespace, whether or
+	// not the volume makes aliases (Carrier, File System Forensic
+	// Analysis, ch. 13 "$FILE_NAME"; unverified here for volumes with 8.3
+	// creation off).
+	if isLegalDOSName(base) {
+		return long, namespaceWin32DOS, nil, nil
+	}
 	use, err := v.usesShortNames(opts)
 	if err != nil {
 		return nil, 0, nil, err
 	}
 	if !use {
 		return long, namespaceWin32, nil, nil
-	}
-	if isLegalDOSName(base) {
-		return long, namespaceWin32DOS, nil, nil
 	}
 	var lookupErr error
 	alias, err := generateDOSName(base, func(cand string) bool {

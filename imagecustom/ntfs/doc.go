@@ -23,6 +23,16 @@
 // trusts stale index entries, assumes 4 KiB index blocks and caches
 // across writes; one set of parsers serves both directions here.
 //
+// System-compressed files (the Windows Overlay Filter's reparse tag
+// 0x80000017 and WofCompressedData stream, as Compact OS leaves them) read
+// as their content through this package's XPRESS Huffman and LZX chunk
+// decoders; [FileStat].System describes them. Writing over one leaves a
+// plain file and removes its $Extend\$Reparse entry. The format facts come
+// from ntfs-3g-system-compression and wimlib, and the tests decode chunks
+// libwim compressed; that Windows reads such volumes the same way, and
+// that it keeps no other trace of the compression, is unverified here
+// (nothing boots Windows).
+//
 // The package treats every volume as hostile: sizes and offsets read from
 // disk are bounded before use, loops over on-disk lists are bounded, and
 // inconsistencies are reported as [*CorruptError] values (matching

@@ -114,9 +114,7 @@ func (v *Volume) unlink(dir, f *file, long string) error {
 	if f.rec.num < recFirstUser {
 		return fmt.Errorf("%w: %s is an NTFS system file", fs.ErrPermission, long)
 	}
-	if f.rec.find(attrAttributeList, "") != nil {
-		return unsupported("removing a file with an attribute list (record %d)", f.rec.num)
-	}
+	hasList := f.rec.find(attrAttributeList, "") != nil
 	if isDir(f) && !isReparse(f) {
 		ix, err := v.openIndex(f)
 		if err != nil {
@@ -138,6 +136,26 @@ func (v *Volume) unlink(dir, f *file, long string) error {
 		if err := ix.remove(fn.name, fn.namespace); err != nil {
 			return err
 		}
+	}
+	if hasList {
+		// Names may be in extension records: out of the list, then out
+		// of their records.
+		var drop []*attribute
+		left := 0
+		for _, a := range f.attrs {
+			if a.typ != attrFileName {
+				continue
+			}
+			if fn, err := parseFileName(a.value, a.off); err == nil && isOneOf(fn, names) {
+				drop = append(drop, a)
+			} else {
+				left++
+			}
+		}
+		if left > 0 {
+			return v.dropAttrs(f, drop, left)
+		}
+		return v.freeFile(f)
 	}
 	// The record without those names.
 	var keep [][]byte
@@ -167,8 +185,14 @@ func isOneOf(fn fileName, names []fileName) bool {
 }
 
 // freeFile releases a file that has no name left: its clusters, its
-// record (not in use, sequence number bumped) and its MFT bit.
+// record (not in use, sequence number bumped), its MFT bit, and its
+// reparse point's $Extend\$Reparse entry.
 func (v *Volume) freeFile(f *file) error {
+	var reparseTag uint32
+	if rp := f.rec.find(attrReparsePoint, ""); rp != nil && rp.resident && len(rp.value) >= 4 {
+		reparseTag = binary.LittleEndian.Uint32(rp.value)
+	}
+	ref := fileRef(uint64(f.rec.seq)<<48 | f.rec.num)
 	var runs []run
 	for _, a := range f.attrs {
 		if !a.resident {
@@ -188,6 +212,18 @@ func (v *Volume) freeFile(f *file) error {
 	if err := v.writeRecord(&record{num: f.rec.num, buf: buf}); err != nil {
 		return err
 	}
+	// Then its extension records, which no base record names any more.
+	if f.rec.find(attrAttributeList, "") != nil {
+		exts, err := v.extensionRecords(f)
+		if err != nil {
+			return err
+		}
+		for _, num := range sortedKeys(exts) {
+			if err := v.freeRecord(exts[num]); err != nil {
+				return err
+			}
+		}
+	}
 	if err := v.freeRuns(runs); err != nil {
 		return err
 	}
@@ -195,7 +231,13 @@ func (v *Volume) freeFile(f *file) error {
 	if err != nil {
 		return err
 	}
-	return v.setRecordBit(mft, bm, f.rec.num, false)
+	if err := v.setRecordBit(mft, bm, f.rec.num, false); err != nil {
+		return err
+	}
+	if reparseTag != 0 {
+		return v.removeReparseEntry(reparseTag, ref)
+	}
+	return nil
 }
 
 // Rename moves oldname to newname, within a directory or across
@@ -220,9 +262,6 @@ func (v *Volume) Rename(oldname, newname string, replace bool) error {
 	}
 	if src.f.rec.num < recFirstUser {
 		return linkErr(fmt.Errorf("%w: NTFS system file", fs.ErrPermission))
-	}
-	if src.f.rec.find(attrAttributeList, "") != nil {
-		return linkErr(unsupported("renaming a file with an attribute list"))
 	}
 	dirPath, base, err := splitPath("rename", newname)
 	if err != nil {
@@ -306,6 +345,9 @@ func (v *Volume) move(src *node, from, to *file, base string) error {
 			return err
 		}
 	}
+	if f.rec.find(attrAttributeList, "") != nil {
+		return v.moveListed(f, from, to, old, added, caseOnly)
+	}
 	// 1. The record with both the old and the new names.
 	attrs := f.rec.attrs
 	var raw [][]byte
@@ -351,6 +393,99 @@ func (v *Volume) move(src *node, from, to *file, base string) error {
 		}
 	}
 	return v.rewriteRecord(f.rec, insertFileNames(f.rec.attrs, nil, old))
+}
+
+// moveListed is move for a file with an attribute list, whose names may
+// sit in extension records: the new names are added where there is room
+// (base record, an extension record, or a new one) and listed, then
+// indexed; the old entries and names go last, through the list first. A
+// change of case rewrites the name in its own record, keeping its
+// instance, so the list stays as it is.
+func (v *Volume) moveListed(f, from, to *file, old, added []fileName, caseOnly bool) error {
+	links := 0
+	for _, a := range f.attrs {
+		if a.typ == attrFileName {
+			links++
+		}
+	}
+	ref := fileRef(f.rec.num | uint64(f.rec.seq)<<48)
+	if caseOnly {
+		var a *attribute
+		for _, x := range f.attrs {
+			if x.typ == attrFileName {
+				if fn, err := parseFileName(x.value, x.off); err == nil && isOneOf(fn, old[:1]) {
+					a = x
+				}
+			}
+		}
+		if a == nil {
+			return corrupt(f.rec.off, "MFT record %d: name %q not found", f.rec.num, string(utf16Decode(old[0].name)))
+		}
+		r := f.rec
+		if a.rec != f.rec.num {
+			var err error
+			if r, err = v.readRecord(a.rec); err != nil {
+				return err
+			}
+		}
+		var raws [][]byte
+		for _, x := range r.attrs {
+			if x.typ == a.typ && x.instance == a.instance {
+				raws = append(raws, encodeResident(attrFileName, "", a.instance, encodeFileName(added[0]), true))
+				continue
+			}
+			raws = append(raws, x.raw)
+		}
+		recLinks := 0
+		if r.num == f.rec.num {
+			recLinks = links
+		}
+		if err := v.rewriteRecordLinks(r, sortAttrs(raws), recLinks); err != nil {
+			return err
+		}
+		toIx, err := v.openIndex(to)
+		if err != nil {
+			return err
+		}
+		return toIx.insert(encodeFileName(added[0]), ref)
+	}
+	var raws [][]byte
+	for _, n := range added {
+		raws = append(raws, encodeResident(attrFileName, "", 0, encodeFileName(n), true))
+	}
+	if err := v.addAttrs(f, raws, links+len(added)); err != nil {
+		return err
+	}
+	toIx, err := v.openIndex(to)
+	if err != nil {
+		return err
+	}
+	for _, n := range added {
+		if err := toIx.insert(encodeFileName(n), ref); err != nil {
+			return err
+		}
+	}
+	if from, err = v.loadFile(fileRef(from.rec.num)); err != nil {
+		return err
+	}
+	fromIx, err := v.openIndex(from)
+	if err != nil {
+		return err
+	}
+	for _, n := range old {
+		if err := fromIx.remove(n.name, n.namespace); err != nil {
+			return err
+		}
+	}
+	var drop []*attribute
+	for _, a := range f.attrs {
+		if a.typ == attrFileName {
+			if fn, err := parseFileName(a.value, a.off); err == nil && isOneOf(fn, old) {
+				drop = append(drop, a)
+			}
+		}
+	}
+	return v.dropAttrs(f, drop, links+len(added)-len(drop))
 }
 
 // insertFileNames returns attrs' raw records with the $FILE_NAME values

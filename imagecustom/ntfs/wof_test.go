@@ -436,3 +436,95 @@ func TestWOFReplace(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckWOF: Check finds the WOF volume clean, and reports a reparse
+// point missing from $R, a stale $R entry, and a WOF file without its
+// stream.
+func TestCheckWOF(t *testing.T) {
+	kinds := func(t *testing.T, v *Volume) map[ProblemKind]int {
+		t.Helper()
+		probs, err := Check(context.Background(), v, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[ProblemKind]int{}
+		for _, p := range probs {
+			got[p.Kind]++
+			t.Log(p)
+		}
+		return got
+	}
+	lookup := func(t *testing.T, v *Volume, name string) *file {
+		t.Helper()
+		n, err := v.resolve("open", "Windows/System32/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.f
+	}
+	ref := func(f *file) fileRef { return fileRef(uint64(f.rec.seq)<<48 | f.rec.num) }
+	t.Run("clean", func(t *testing.T) {
+		v, _ := openWOFVolume(t)
+		if got := kinds(t, v); len(got) != 0 {
+			t.Errorf("problems on the fixture: %v", got)
+		}
+	})
+	t.Run("not indexed", func(t *testing.T) {
+		v, _ := openWOFVolume(t)
+		if err := v.removeReparseEntry(reparseTagWOF, ref(lookup(t, v, "lzx.dll"))); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[ProblemKind]int{ReparseIndex: 1}, kinds(t, v)); diff != "" {
+			t.Errorf("problems (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("stale entry", func(t *testing.T) {
+		v, _ := openWOFVolume(t)
+		f := lookup(t, v, "plain.txt")
+		ix, _, err := v.reparseIndex()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ix.insert(reparseKey(reparseTagWOF, ref(f)), fileRef(0x10+reparseKeySize)); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[ProblemKind]int{ReparseIndex: 1}, kinds(t, v)); diff != "" {
+			t.Errorf("problems (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("no stream", func(t *testing.T) {
+		v, _ := openWOFVolume(t)
+		f := lookup(t, v, "xpress8k.dll")
+		if err := v.rewriteRecord(f.rec, replaceAttr(f.rec, attrData, wofStreamName, nil)); err != nil {
+			t.Fatal(err)
+		}
+		got := kinds(t, v)
+		if got[WOFStreams] != 1 {
+			t.Errorf("problems %v, want one %v", got, WOFStreams)
+		}
+	})
+}
+
+// TestWOFRemove removes system-compressed files and a junction-free
+// volume stays consistent: their $R entries go with them.
+func TestWOFRemove(t *testing.T) {
+	v, p := openWOFVolume(t)
+	before := reparseIDs(t, p)
+	for _, name := range []string{"lzx.dll", "wimboot.dll"} {
+		if err := v.Remove("Windows/System32/" + name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probs, err := Check(context.Background(), v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range probs {
+		t.Errorf("Check: %v", pr)
+	}
+	if after := reparseIDs(t, p); len(after) != len(before)-2 {
+		t.Errorf("$R: %d entries before, %d after, want two fewer", len(before), len(after))
+	}
+	testimg.Run(t, "ntfsfix", "-n", p)
+	testimg.Run(t, "ntfsresize", "-i", "-f", p)
+}

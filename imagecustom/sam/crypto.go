@@ -47,8 +47,7 @@ func (r Revision) String() string {
 var (
 	qwerty     = []byte("!@#$%^&*()qwertyUIOPAzxcvbnmQQQQQQQQQQQQ)(*@&%\x00")
 	digits     = []byte("0123456789012345678901234567890123456789\x00")
-	ntPassword = []byte("NTPASSWORD\x00")
-	lmPassword = []byte("LMPASSWORD\x00")
+	ntPassword = []byte("NTPASSWORD\x00") // LM hashes use "LMPASSWORD\x00"; none is written or read here
 )
 
 // bootKeyKeys are the subkeys of Control\Lsa whose class names, eight hex
