@@ -30,7 +30,7 @@ volume's dirty flag; method bootexecute copies it into System32 and adds its lin
 to Session Manager\BootExecute in every control set. The install's record,
 \Windows\imagecustom\hook.json, lets 'hook remove' give back the exact original.`,
 	}
-	cmd.AddCommand(a.hookInstallCommand(), a.hookStatusCommand(), a.hookRemoveCommand())
+	cmd.AddCommand(a.hookInstallCommand(), a.hookStatusCommand(), a.hookRemoveCommand(), a.hookLogCommand())
 	return cmd
 }
 
@@ -51,10 +51,11 @@ func readLimited(flag, name string) ([]byte, error) {
 
 func (a *app) hookInstallCommand() *cobra.Command {
 	var wf writeFlags
-	var exe, data string
+	var exe, data, actions string
+	var builtin bool
 	var opts imagecustom.HookOptions
 	cmd := &cobra.Command{
-		Use:   "install IMAGE --exe HOOK.exe [--data FILE] [--method autochk|bootexecute] [--backup-name NAME]",
+		Use:   "install IMAGE (--exe HOOK.exe [--data FILE] | --builtin [--actions FILE]) [--method autochk|bootexecute] [--backup-name NAME]",
 		Short: "Install a boot hook",
 		Long: `Install HOOK.exe, a PE of the native subsystem whose machine matches the Windows
 install (anything else is refused, exit 3, with the image untouched), as the boot
@@ -68,10 +69,11 @@ data file and keeps the first install's record of the original; anything else
 over an installed hook is refused: run 'hook remove' first.`,
 		Args: exactArgs(1, "IMAGE"),
 		RunE: runE(func(_ *cobra.Command, args []string) error {
-			// --builtin [--actions FILE] (our own hook, from the boothook
-			// package) is to come; until then --exe is required.
+			if builtin || actions != "" {
+				return a.installBuiltin(args[0], &wf, builtin, exe, data, actions, &opts)
+			}
 			if exe == "" {
-				return usagef("hook install needs --exe HOOK.exe")
+				return usagef("hook install needs --exe HOOK.exe or --builtin")
 			}
 			switch opts.Method {
 			case imagecustom.HookMethodAutochk, imagecustom.HookMethodBootExecute:
@@ -98,6 +100,8 @@ over an installed hook is refused: run 'hook remove' first.`,
 	f := cmd.Flags()
 	f.StringVar(&exe, "exe", "", "the hook program `HOOK.exe`, a native-subsystem PE")
 	f.StringVar(&data, "data", "", "a data `FILE` for the hook, written to System32")
+	f.BoolVar(&builtin, "builtin", false, "install our own native hook for the install's architecture (see 'hook log')")
+	f.StringVar(&actions, "actions", "", "with --builtin: the action list `FILE` (- for stdin) the hook performs at boot")
 	f.StringVar(&opts.Method, "method", imagecustom.HookMethodAutochk, "`autochk` or bootexecute")
 	f.StringVar(&opts.BackupName, "backup-name", imagecustom.DefaultHookBackupName, "autochk: the original autochk.exe's `NAME` in System32")
 	f.StringVar(&opts.DataName, "data-name", imagecustom.DefaultHookDataName, "the data file's `NAME` in System32")
@@ -126,10 +130,12 @@ func (a *app) hookStatusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			b := builtinStatus(v, st)
 			if a.json {
-				return a.printJSON(st)
+				return a.printJSON(hookStatusReport{HookStatus: st, Builtin: b})
 			}
 			a.printHookStatus(st)
+			a.printBuiltin(b)
 			return nil
 		}),
 	}
