@@ -784,14 +784,18 @@ static NTSTATUS unbootexecute(uint32_t *removed)
 					break;
 				while (i < un && (kv->Data[2 * i] | kv->Data[2 * i + 1]))
 					i++;
-				for (uint32_t k = s; k < i; k++)
-					g_p2.b[k - s] = (WCHAR)(kv->Data[2 * k] | (kv->Data[2 * k + 1] << 8));
-				if (names_self(g_p2.b, i - s)) {
+				int self = 0;
+				if (i - s <= PATH_MAX_UNITS) { /* ours is short; a longer line is not */
+					for (uint32_t k = s; k < i; k++)
+						g_p2.b[k - s] = (WCHAR)(kv->Data[2 * k] | (kv->Data[2 * k + 1] << 8));
+					self = names_self(g_p2.b, i - s);
+				}
+				if (self) {
 					changed = 1;
 					(*removed)++;
 				} else {
-					for (uint32_t k = 0; k < i - s; k++)
-						w[o++] = g_p2.b[k];
+					for (uint32_t k = s; k < i; k++)
+						w[o++] = (WCHAR)(kv->Data[2 * k] | (kv->Data[2 * k + 1] << 8));
 					w[o++] = 0;
 				}
 				i++;
