@@ -66,7 +66,12 @@ volume's dirty flag is set. Method bootexecute: the hook goes to System32 as
 --exe-name (imchook.exe) and its line is appended to BootExecute in every control
 set. Installing again with the same method and names replaces the hook and the
 data file and keeps the first install's record of the original; anything else
-over an installed hook is refused: run 'hook remove' first.`,
+over an installed hook is refused: run 'hook remove' first.
+
+--builtin installs our own native hook (package boothook) for the install's
+architecture instead of --exe, with the action list of --actions FILE compiled
+to System32\vmprep.dat; a list that does not parse is refused with its line
+number before anything is written. 'hook log' shows what it did at boot.`,
 		Args: exactArgs(1, "IMAGE"),
 		RunE: runE(func(_ *cobra.Command, args []string) error {
 			if builtin || actions != "" {
