@@ -161,7 +161,21 @@ func copyRange(t *testing.T, dst, src string, srcOff, dstOff, n int64, sparse bo
 // as smss would run autochk, the volume goes back into the image, and our
 // reader (hook log, cat) and ntfscat check the result.
 func TestHookBuiltinWine(t *testing.T) {
-	wine := testimg.NewWine(t, "amd64")
+	for _, tc := range []struct {
+		disk testimg.Disk
+		arch string
+		pe   string // the fixture's autochk.exe
+		root string // the system root as the volume spells it
+	}{
+		{testimg.Win10(), "amd64", "pe/autochk-amd64.exe", "Windows"},
+		{testimg.WinXP(), "x86", "pe/autochk-i386.exe", "WINDOWS"},
+	} {
+		t.Run(tc.disk.Name, func(t *testing.T) { hookBuiltinWine(t, tc.disk, tc.arch, tc.pe, tc.root) })
+	}
+}
+
+func hookBuiltinWine(t *testing.T, d testimg.Disk, arch, autochk, root string) {
+	wine := testimg.NewWine(t, arch)
 	ntfs3g := testimg.Oracle(t, "ntfs-3g")
 	fusermount := testimg.Oracle(t, "fusermount")
 	if _, err := os.Stat("/dev/fuse"); err != nil {
@@ -170,9 +184,10 @@ func TestHookBuiltinWine(t *testing.T) {
 		}
 		t.Skipf("no FUSE: %v", err)
 	}
-	d := testimg.Win10()
 	image := testimg.Copy(t, d.Name)
-	orig := testimg.Bytes(t, "pe/autochk-amd64.exe")
+	orig := testimg.Bytes(t, autochk)
+	sysdir := map[string]string{"Windows": "System32", "WINDOWS": "system32"}[root]
+	winSys := `\` + root + `\` + sysdir
 	code, out, stderr := runCLI(t, "hook", "install", image, "--builtin", "--actions", writeActions(t, testActions))
 	if code != 0 {
 		t.Fatalf("install: exit %d\n%s%s", code, out, stderr)
@@ -201,14 +216,19 @@ func TestHookBuiltinWine(t *testing.T) {
 	// too (Windows does not), looking first in the program's folder: the
 	// fixture's stand-ins there are not PEs, so they step aside while Wine
 	// runs (the volume is a scratch copy until it is written back).
-	sys32 := filepath.Join(mnt, "Windows", "System32")
+	sys32 := filepath.Join(mnt, root, sysdir)
+	var aside []string
 	for _, n := range []string{"kernel32.dll", "KernelBase.dll", "ntdll.dll"} {
+		if _, err := os.Stat(filepath.Join(sys32, n)); err != nil {
+			continue
+		}
+		aside = append(aside, n)
 		if err := os.Rename(filepath.Join(sys32, n), filepath.Join(sys32, n+".aside")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wineErr := wine.Run(t, mnt, `D:\Windows\System32\autochk.exe`, "*")
-	for _, n := range []string{"kernel32.dll", "KernelBase.dll", "ntdll.dll"} {
+	wineErr := wine.Run(t, mnt, `D:`+winSys+`\autochk.exe`, "*")
+	for _, n := range aside {
 		if err := os.Rename(filepath.Join(sys32, n+".aside"), filepath.Join(sys32, n)); err != nil {
 			t.Fatal(err)
 		}
@@ -237,27 +257,27 @@ func TestHookBuiltinWine(t *testing.T) {
 	if diff := cmp.Diff(want, steps); diff != "" {
 		t.Errorf("log steps (-want +got):\n%s\n%s", diff, out)
 	}
-	if log.Log != `\Windows\imagecustom\boot.log` {
+	if log.Log != `\`+root+`\imagecustom\boot.log` {
 		t.Errorf("log path %q", log.Log)
 	}
-	code, out, _ = runCLI(t, "cat", image, `\Windows\System32\autochk.exe`)
+	code, out, _ = runCLI(t, "cat", image, winSys+`\autochk.exe`)
 	if code != 0 || out != string(orig) {
 		t.Errorf("autochk.exe is not the original after the boot (exit %d, %d bytes)", code, len(out))
 	}
-	code, out, _ = runCLI(t, "cat", image, `\Windows\imagecustom\copy.txt`)
+	code, out, _ = runCLI(t, "cat", image, `\Windows\imagecustom\copy.txt`) // action paths are the volume's
 	if code != 0 || out != "hello from the hook\r\n" {
 		t.Errorf("copy.txt: exit %d, %q", code, out)
 	}
 	code, out, _ = runCLI(t, "hook", "log", image)
-	if code != 0 || !strings.HasPrefix(out, `boothook 1 start image=\??\D:\Windows\System32\autochk.exe actions=4`+"\n") {
+	if code != 0 || !strings.HasPrefix(out, `boothook 1 start image=\??\D:`+winSys+`\autochk.exe actions=4`+"\n") {
 		t.Errorf("hook log text: exit %d\n%s", code, out)
 	}
 	// ntfscat, on the volume as written back (-f: the dirty flag is set).
-	got := testimg.Run(t, "ntfscat", "-f", vol, "/Windows/imagecustom/hello.txt")
+	got := testimg.Run(t, "ntfscat", "-f", vol, "/"+root+"/imagecustom/hello.txt")
 	if string(got) != "hello from the hook\r\n" {
 		t.Errorf("ntfscat hello.txt = %q", got)
 	}
-	if got := testimg.Run(t, "ntfscat", "-f", vol, "/Windows/System32/autochk.exe"); !bytes.Equal(got, orig) {
+	if got := testimg.Run(t, "ntfscat", "-f", vol, "/"+root+"/"+sysdir+"/autochk.exe"); !bytes.Equal(got, orig) {
 		t.Error("ntfscat: autochk.exe is not the original")
 	}
 	// Wine's registry got the reg-set.
