@@ -253,7 +253,7 @@ func hookBuiltinWine(t *testing.T, d testimg.Disk, arch, autochk, root string) {
 		steps = append(steps, e.Kind+" "+e.Step)
 	}
 	want := []string{"start ", "action say", "action reg-set", "action write", "action copy",
-		"undo rename-self", "undo restore", "undo chain", "undo pending-delete", "end "}
+		"undo rename-self", "undo restore", "undo chain", "undo pending-delete", "undo forget", "end "}
 	if diff := cmp.Diff(want, steps); diff != "" {
 		t.Errorf("log steps (-want +got):\n%s\n%s", diff, out)
 	}
@@ -271,6 +271,11 @@ func hookBuiltinWine(t *testing.T, d testimg.Disk, arch, autochk, root string) {
 	code, out, _ = runCLI(t, "hook", "log", image)
 	if code != 0 || !strings.HasPrefix(out, `boothook 1 start image=\??\D:`+winSys+`\autochk.exe actions=4`+"\n") {
 		t.Errorf("hook log text: exit %d\n%s", code, out)
+	}
+	// The hook deleted the installer's record and its data file: no hook.
+	code, out, _ = runCLI(t, "--json", "hook", "status", image)
+	if code != 0 || !strings.Contains(out, `"installed": false`) {
+		t.Errorf("hook status after the boot: exit %d\n%s", code, out)
 	}
 	// ntfscat, on the volume as written back (-f: the dirty flag is set).
 	got := testimg.Run(t, "ntfscat", "-f", vol, "/"+root+"/imagecustom/hello.txt")

@@ -53,6 +53,13 @@ func newTree(t *testing.T, arch, name string, data []byte) *hookTree {
 			t.Fatal(err)
 		}
 	}
+	// The installer's record, which the hook deletes once it is out.
+	if err := os.MkdirAll(filepath.Join(tr.root, "Windows", "imagecustom"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tr.root, "Windows", "imagecustom", "hook.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return tr
 }
 
@@ -90,6 +97,9 @@ func (tr *hookTree) checkRestored(t *testing.T) {
 	}
 	if got := tr.read(t, "Windows/System32/imagecustom-hook.del"); !bytes.Equal(got, tr.hook) {
 		t.Errorf("imagecustom-hook.del is not the hook")
+	}
+	if tr.exists("Windows/System32/vmprep.dat") || tr.exists("Windows/imagecustom/hook.json") {
+		t.Errorf("the data file or the installer's record is still there")
 	}
 }
 
@@ -138,6 +148,7 @@ func TestWineActions(t *testing.T) {
 				`undo restore 0x00000000`,
 				`undo chain 0x00000000 exit=0x00000000`,
 				`undo pending-delete 0x00000000`,
+				`undo forget 0x00000000`,
 				`boothook end`,
 			}
 			if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
@@ -208,6 +219,7 @@ func TestWineBadData(t *testing.T) {
 				`undo restore 0x00000000`,
 				`undo chain 0x00000000 exit=0x00000000`,
 				`undo pending-delete 0x00000000`,
+				`undo forget 0x00000000`,
 				`boothook end`,
 			}
 			if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
@@ -241,6 +253,7 @@ func TestWineBootExecute(t *testing.T) {
 		`action 1 reg-set 0x00000000 ControlSet001\Control\Session Manager`,
 		`undo bootexecute 0x00000000 removed=1`,
 		`undo pending-delete 0x00000000`,
+		`undo forget 0x00000000`,
 		`boothook end`,
 	}
 	if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
@@ -252,5 +265,70 @@ func TestWineBootExecute(t *testing.T) {
 	}
 	if got := tr.read(t, "Windows/System32/autochk.exe"); !bytes.Equal(got, tr.orig) {
 		t.Error("autochk.exe changed")
+	}
+	if tr.exists("Windows/imagecustom/hook.json") {
+		t.Error("the installer's record is still there")
+	}
+}
+
+// TestWineBackup: the backup name comes from the data file; without a
+// backup the hook stays in place rather than leave no autochk.exe, and keeps
+// the installer's record; run starts a native program and waits for it.
+func TestWineBackup(t *testing.T) {
+	testimg.NewWine(t, "amd64")
+	acts, err := Parse(strings.NewReader("run \\Windows\\System32\\tool.exe a \"b c\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := EncodeData(Data{Backup: "autochk.orig", Actions: acts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTree(t, "amd64", "", data)
+	for from, to := range map[string]string{DefaultBackup: "autochk.orig"} {
+		if err := os.Rename(filepath.Join(tr.sys32, from), filepath.Join(tr.sys32, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tr.sys32, "tool.exe"), tr.orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr := tr.run(t, "amd64", "autochk.exe")
+	want := []string{
+		`boothook 1 start image=\??\D:\Windows\System32\autochk.exe actions=1`,
+		`action 1 run 0x00000000 exit=0x00000000 \Windows\System32\tool.exe`,
+		`undo rename-self 0x00000000`,
+		`undo restore 0x00000000`,
+		`undo chain 0x00000000 exit=0x00000000`,
+		`undo pending-delete 0x00000000`,
+		`undo forget 0x00000000`,
+		`boothook end`,
+	}
+	if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
+		t.Errorf("boot.log (-want +got):\n%s", diff)
+	}
+	if n := strings.Count(stderr, "autochk stand-in"); n != 2 {
+		t.Errorf("the stand-in ran %d times, want 2 (run, then chain):\n%s", n, stderr)
+	}
+	if got := tr.read(t, "Windows/System32/autochk.exe"); !bytes.Equal(got, tr.orig) || tr.exists("Windows/System32/autochk.orig") {
+		t.Error("autochk.orig was not put back as autochk.exe")
+	}
+
+	// No backup at all: the hook keeps its place.
+	tr = newTree(t, "amd64", "", nil)
+	if err := os.Remove(filepath.Join(tr.sys32, DefaultBackup)); err != nil {
+		t.Fatal(err)
+	}
+	tr.run(t, "amd64", "autochk.exe")
+	want = []string{
+		`boothook 1 start image=\??\D:\Windows\System32\autochk.exe data=0xc0000034`,
+		`undo restore 0xc0000034`,
+		`boothook end`,
+	}
+	if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
+		t.Errorf("boot.log without a backup (-want +got):\n%s", diff)
+	}
+	if got := tr.read(t, "Windows/System32/autochk.exe"); !bytes.Equal(got, tr.hook) || !tr.exists("Windows/imagecustom/hook.json") {
+		t.Error("without a backup the hook or the record moved")
 	}
 }

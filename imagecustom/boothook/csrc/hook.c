@@ -18,6 +18,7 @@
 #define SELF_DELETED    L"imagecustom-hook.del"
 #define DATA_NAME       L"vmprep.dat"
 #define DEFAULT_BACKUP  L"vmprep.cfg"
+#define MANIFEST_NAME   L"imagecustom\\hook.json"
 
 /* The compiler may emit calls to these for struct copies and zeroing. */
 void *memset(void *d, int c, size_t n)
@@ -942,11 +943,36 @@ static int perform(uint32_t index, const struct bh_action *a)
 	return a->op == BH_REBOOT;
 }
 
+/* forget deletes the data file and the installer's record
+ * (<Windows>\imagecustom\hook.json, package imagecustom's), once the hook
+ * is out of the boot path: the image then shows no hook installed. */
+static int missing(NTSTATUS st)
+{
+	return st == STATUS_OBJECT_NAME_NOT_FOUND || st == STATUS_OBJECT_PATH_NOT_FOUND;
+}
+
+static NTSTATUS forget(void)
+{
+	NTSTATUS st, first = STATUS_SUCCESS;
+	ws_set(&g_p1, g_sys32.b, g_sys32.n);
+	ws_addz(&g_p1, L"\\" DATA_NAME);
+	st = do_delete(&g_p1);
+	if (!NT_SUCCESS(st) && !missing(st))
+		first = st;
+	ws_set(&g_p1, g_windir.b, g_windir.n);
+	ws_addz(&g_p1, L"\\" MANIFEST_NAME);
+	st = do_delete(&g_p1);
+	if (!NT_SUCCESS(st) && !missing(st) && NT_SUCCESS(first))
+		first = st;
+	return first;
+}
+
 /* undo takes the hook out of the boot path; it returns the exit status of
  * the original autochk when it ran it. */
 static NTSTATUS undo(const uint8_t *backup, uint32_t backup_units)
 {
 	NTSTATUS st, exit = 0;
+	int restored = 0;
 	if (eq_ci(g_base, g_basen, L"autochk.exe", 11)) {
 		HANDLE h;
 		/* The original must be there before we give up our name. */
@@ -976,7 +1002,8 @@ static NTSTATUS undo(const uint8_t *backup, uint32_t backup_units)
 		st = rename_path(&g_p2, &g_image, 0);
 		log_status("undo restore", st);
 		lend();
-		if (NT_SUCCESS(st)) {
+		restored = NT_SUCCESS(st);
+		if (restored) {
 			st = run(&g_image, &g_cmdline, CHAIN_TIMEOUT_S, &exit);
 			log_status("undo chain", st);
 			lput(" exit=");
@@ -989,12 +1016,18 @@ static NTSTATUS undo(const uint8_t *backup, uint32_t backup_units)
 	} else {
 		uint32_t removed;
 		st = unbootexecute(&removed);
+		restored = NT_SUCCESS(st);
 		log_status("undo bootexecute", st);
 		lput(" removed=");
 		ldec(removed);
 		lend();
 		st = pending_delete(&g_image);
 		log_status("undo pending-delete", st);
+		lend();
+	}
+	if (restored) {
+		st = forget();
+		log_status("undo forget", st);
 		lend();
 	}
 	return exit;
