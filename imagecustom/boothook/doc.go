@@ -65,8 +65,10 @@
 //     undo fails both stay, for an offline `hook remove`;
 //  5. reboots (NtShutdownSystem) if the list asked for it.
 //
-// Nothing waits without a bound: run waits at most ten minutes per program,
-// the original autochk an hour; nothing reads input.
+// Nothing waits without a bound: a run action's program gets
+// [Data.RunTimeout] seconds (default ten minutes) and is then ended, the
+// original autochk an hour (and is left running past that); nothing reads
+// input.
 //
 // The log is UTF-8 text, appended to at each run, one line per event, CRLF
 // line ends; STATUS is an NTSTATUS as 0x%08x:

@@ -3,6 +3,7 @@ package boothook
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -331,4 +332,73 @@ func TestWineBackup(t *testing.T) {
 	if got := tr.read(t, "Windows/System32/autochk.exe"); !bytes.Equal(got, tr.hook) || !tr.exists("Windows/imagecustom/hook.json") {
 		t.Error("without a backup the hook or the record moved")
 	}
+}
+
+// hangSource is a native program that sleeps 30 s, then says "woke": the
+// hook must end it when its run timeout is past.
+const hangSource = `
+typedef struct { unsigned short Length, MaximumLength; unsigned short *Buffer; } US;
+__declspec(dllimport) long __stdcall NtDelayExecution(unsigned char, long long *);
+__declspec(dllimport) long __stdcall NtDisplayString(US *);
+__declspec(dllimport) long __stdcall NtTerminateProcess(void *, long);
+void __stdcall NtProcessStartup(void *p)
+{
+	static unsigned short w[] = {'w', 'o', 'k', 'e', '\n'};
+	US u = {sizeof w, sizeof w, w};
+	long long t = -30LL * 10000000;
+	(void)p;
+	NtDelayExecution(0, &t);
+	NtDisplayString(&u);
+	NtTerminateProcess((void *)-1, 0);
+}
+`
+
+// TestWineRunTimeout: a run action past the data file's timeout is ended,
+// logged with STATUS_TIMEOUT, and the hook goes on.
+func TestWineRunTimeout(t *testing.T) {
+	testimg.NewWine(t, "amd64")
+	gcc := testimg.Oracle(t, "x86_64-w64-mingw32-gcc")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "hang.c")
+	if err := os.WriteFile(src, []byte(hangSource), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hang := filepath.Join(dir, "hang.exe")
+	if out, err := exec.Command(gcc, "-O2", "-nostdlib", "-ffreestanding", "-Wl,--subsystem,native",
+		"-e", "NtProcessStartup", "-o", hang, src, "-lntdll").CombinedOutput(); err != nil {
+		t.Fatalf("mingw: %v\n%s", err, out)
+	}
+	acts, err := Parse(strings.NewReader("run \\Windows\\System32\\hang.exe\nsay after\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := EncodeData(Data{RunTimeout: 2, Actions: acts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTree(t, "amd64", "", data)
+	b, err := os.ReadFile(hang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tr.sys32, "hang.exe"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr := tr.run(t, "amd64", "autochk.exe")
+	lines := logLines(t, tr)
+	want := []string{
+		`boothook 1 start image=\??\D:\Windows\System32\autochk.exe actions=2`,
+		`action 1 run 0x00000102 exit=0x00000000 \Windows\System32\hang.exe`,
+		`action 2 say 0x00000000 after`,
+	}
+	if len(lines) < 3 {
+		t.Fatalf("boot.log: %q", lines)
+	}
+	if diff := cmp.Diff(want, lines[:3]); diff != "" {
+		t.Errorf("boot.log (-want +got):\n%s", diff)
+	}
+	if strings.Contains(stderr, `L"woke`) {
+		t.Error("the program past its timeout was not ended")
+	}
+	tr.checkRestored(t)
 }

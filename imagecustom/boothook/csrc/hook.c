@@ -12,7 +12,7 @@
 #include "decode.h"
 
 #define PATH_MAX_UNITS  8192u
-#define RUN_TIMEOUT_S   600     /* a run action waits at most this long */
+#define RUN_TIMEOUT_S   600     /* a run action waits this long unless the data file says */
 #define CHAIN_TIMEOUT_S 3600    /* the original autochk, at most this long */
 #define MAX_KEY_DEPTH   32
 #define SELF_DELETED    L"imagecustom-hook.del"
@@ -188,6 +188,7 @@ static wstr g_volume;   /* the volume's root, NT path without the trailing backs
 static WCHAR g_base[260];
 static uint32_t g_basen;
 static UNICODE_STRING g_cmdline;
+static uint32_t g_run_timeout = RUN_TIMEOUT_S;
 
 static uint8_t g_dat[BH_MAX_FILE + 1];
 static struct bh_action g_act;
@@ -424,8 +425,9 @@ static NTSTATUS do_write(const struct bh_action *a)
 }
 
 /* run starts image (NT path) with command line cmd and waits at most
- * timeout seconds; *exit gets its exit status. */
-static NTSTATUS run(wstr *image, UNICODE_STRING *cmd, uint32_t timeout, NTSTATUS *exit)
+ * timeout seconds, then, with end set, ends it; *exit gets its exit
+ * status. */
+static NTSTATUS run(wstr *image, UNICODE_STRING *cmd, uint32_t timeout, int end, NTSTATUS *exit)
 {
 	UNICODE_STRING img;
 	RTL_USER_PROCESS_PARAMETERS *pp = 0;
@@ -449,6 +451,12 @@ static NTSTATUS run(wstr *image, UNICODE_STRING *cmd, uint32_t timeout, NTSTATUS
 	NtResumeThread(info.ThreadHandle, 0);
 	t.QuadPart = -(int64_t)timeout * 10000000;
 	st = NtWaitForSingleObject(info.ProcessHandle, 0, &t);
+	if (st == STATUS_TIMEOUT && end) {
+		LARGE_INTEGER grace;
+		grace.QuadPart = -5LL * 10000000;
+		NtTerminateProcess(info.ProcessHandle, STATUS_TIMEOUT);
+		NtWaitForSingleObject(info.ProcessHandle, 0, &grace);
+	}
 	if (st == STATUS_SUCCESS &&
 	    NT_SUCCESS(NtQueryInformationProcess(info.ProcessHandle, ProcessBasicInformation, &pbi, sizeof pbi, 0)))
 		*exit = pbi.ExitStatus;
@@ -490,7 +498,7 @@ static NTSTATUS do_run(const struct bh_action *a, NTSTATUS *exit)
 	st = us_from(&cmd, &g_p2);
 	if (!NT_SUCCESS(st))
 		return st;
-	return run(&g_p1, &cmd, RUN_TIMEOUT_S, exit);
+	return run(&g_p1, &cmd, g_run_timeout, 1, exit);
 }
 
 static NTSTATUS say(const WCHAR *s, uint32_t n)
@@ -1004,7 +1012,7 @@ static NTSTATUS undo(const uint8_t *backup, uint32_t backup_units)
 		lend();
 		restored = NT_SUCCESS(st);
 		if (restored) {
-			st = run(&g_image, &g_cmdline, CHAIN_TIMEOUT_S, &exit);
+			st = run(&g_image, &g_cmdline, CHAIN_TIMEOUT_S, 0, &exit);
 			log_status("undo chain", st);
 			lput(" exit=");
 			lhex((uint32_t)exit);
@@ -1060,6 +1068,8 @@ void NTAPI NtProcessStartup(void *arg)
 		count = bh_rd32(g_dat + 16);
 		backup_units = bh_rd16(g_dat + 20) / 2;
 		backup = g_dat + BH_HEADER;
+		if (bh_rd16(g_dat + 22) != 0)
+			g_run_timeout = bh_rd16(g_dat + 22);
 		lput(" actions=");
 		ldec(count);
 	}
