@@ -42,14 +42,14 @@ func readActions(name string, stdin io.Reader) ([]boothook.Action, error) {
 }
 
 // builtinHook returns our hook's PE for the install's architecture and the
-// data file for actions, recording backup (the autochk method's name for
-// the original autochk.exe).
-func builtinHook(w *imagecustom.Windows, actions []boothook.Action, backup string) (exe, data []byte, err error) {
+// data file for d (whose Backup is the autochk method's name for the
+// original autochk.exe).
+func builtinHook(w *imagecustom.Windows, d boothook.Data) (exe, data []byte, err error) {
 	exe, err = boothook.PE(w.Arch)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", imagecustom.ErrBadHook, err)
 	}
-	data, err = boothook.EncodeData(boothook.Data{Backup: backup, Actions: actions})
+	data, err = boothook.EncodeData(d)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,26 +59,26 @@ func builtinHook(w *imagecustom.Windows, actions []boothook.Action, backup strin
 // builtinActions returns the action list of our hook installed on v as
 // status describes it, or ok false when the hook is not ours. A data file
 // that does not decode is an error (the hook would perform nothing).
-func builtinActions(v *ntfs.Volume, st *imagecustom.HookStatus) (arch string, acts []boothook.Action, ok bool, err error) {
+func builtinActions(v *ntfs.Volume, st *imagecustom.HookStatus) (arch string, d boothook.Data, ok bool, err error) {
 	if !st.Installed || st.Hook == "" {
-		return "", nil, false, nil
+		return "", d, false, nil
 	}
 	exe, err := v.ReadFile(volumePath(st.Hook))
 	if err != nil {
-		return "", nil, false, nil
+		return "", d, false, nil
 	}
 	if arch, ok = boothook.IsHook(exe); !ok {
-		return "", nil, false, nil
+		return "", d, false, nil
 	}
 	if st.Data == "" {
-		return arch, nil, true, nil
+		return arch, d, true, errors.New("no data file: the hook performs nothing")
 	}
 	dat, err := v.ReadFile(volumePath(st.Data))
 	if err != nil {
-		return arch, nil, true, err
+		return arch, d, true, err
 	}
-	acts, err = boothook.Decode(dat)
-	return arch, acts, true, err
+	d, err = boothook.DecodeData(dat)
+	return arch, d, true, err
 }
 
 // hookLog is the --json shape of hook log.
@@ -152,14 +152,32 @@ start|action|undo|end|text, "index", "step", "status", "ok", "target",
 	return cmd
 }
 
+// builtinFlags are hook install's flags for the built-in hook.
+type builtinFlags struct {
+	builtin    bool
+	actions    string
+	runTimeout uint16
+}
+
+func (b *builtinFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&b.builtin, "builtin", false, "install our own native hook for the install's architecture (see 'hook log')")
+	f.StringVar(&b.actions, "actions", "", "with --builtin: the action list `FILE` (- for stdin) the hook performs at boot")
+	f.Uint16Var(&b.runTimeout, "run-timeout", 0, "with --builtin: `SECONDS` a run action's program may take before the hook ends it (0: 600)")
+}
+
+// set reports whether any of the flags was given.
+func (b *builtinFlags) set() bool { return b.builtin || b.actions != "" || b.runTimeout != 0 }
+
 // installBuiltin is hook install --builtin [--actions FILE]: the action
 // list is parsed (and refused, with its line, before the image is opened),
 // then our hook for the install's architecture goes in with the data file
 // made from the list.
-func (a *app) installBuiltin(image string, wf *writeFlags, builtin bool, exe, data, actions string, opts *imagecustom.HookOptions) error {
+func (a *app) installBuiltin(image string, wf *writeFlags, bf *builtinFlags, exe, data string, opts *imagecustom.HookOptions) error {
+	actions := bf.actions
 	switch {
-	case !builtin:
-		return usagef("--actions goes with --builtin")
+	case !bf.builtin:
+		return usagef("--actions and --run-timeout go with --builtin")
 	case exe != "" || data != "":
 		return usagef("--builtin brings its own program and data file: not with --exe or --data")
 	}
@@ -179,7 +197,7 @@ func (a *app) installBuiltin(image string, wf *writeFlags, builtin bool, exe, da
 		return usagef("--data-name: the built-in hook reads System32\\%s", imagecustom.DefaultHookDataName)
 	}
 	return a.writeHook(image, wf, "install", func(h *hookTarget) (*imagecustom.HookStatus, error) {
-		prog, dat, err := builtinHook(h.w, acts, opts.BackupName)
+		prog, dat, err := builtinHook(h.w, boothook.Data{Backup: opts.BackupName, RunTimeout: bf.runTimeout, Actions: acts})
 		if err != nil {
 			return nil, err
 		}
@@ -192,9 +210,10 @@ func (a *app) installBuiltin(image string, wf *writeFlags, builtin bool, exe, da
 // builtinInfo is the "builtin" member of hook status --json: present when
 // the installed hook is ours.
 type builtinInfo struct {
-	Arch    string   `json:"arch"`            // x86 or amd64
-	Actions []string `json:"actions"`         // the action list, canonical text
-	Error   string   `json:"error,omitempty"` // the data file does not decode: the hook would do nothing
+	Arch       string   `json:"arch"`            // x86 or amd64
+	RunTimeout int      `json:"run_timeout"`     // seconds a run action may take
+	Actions    []string `json:"actions"`         // the action list, canonical text
+	Error      string   `json:"error,omitempty"` // the data file does not decode: the hook would do nothing
 }
 
 // hookStatusReport is the --json shape of hook status.
@@ -205,15 +224,18 @@ type hookStatusReport struct {
 
 // builtinStatus describes our hook installed on v, or nil.
 func builtinStatus(v *ntfs.Volume, st *imagecustom.HookStatus) *builtinInfo {
-	arch, acts, ok, err := builtinActions(v, st)
+	arch, d, ok, err := builtinActions(v, st)
 	if !ok {
 		return nil
 	}
-	b := &builtinInfo{Arch: arch, Actions: []string{}}
+	b := &builtinInfo{Arch: arch, RunTimeout: int(d.RunTimeout), Actions: []string{}}
+	if b.RunTimeout == 0 {
+		b.RunTimeout = boothook.DefaultRunTimeout
+	}
 	if err != nil {
 		b.Error = err.Error()
 	}
-	for _, x := range acts {
+	for _, x := range d.Actions {
 		b.Actions = append(b.Actions, x.String())
 	}
 	return b
@@ -223,9 +245,9 @@ func (a *app) printBuiltin(b *builtinInfo) {
 	if b == nil {
 		return
 	}
-	fmt.Fprintf(a.stdout, "built-in:    imagecustom boot hook (%s), %d actions\n", b.Arch, len(b.Actions))
+	fmt.Fprintf(a.stdout, "built-in:    imagecustom boot hook (%s), %d actions, run timeout %d s\n", b.Arch, len(b.Actions), b.RunTimeout)
 	if b.Error != "" {
-		fmt.Fprintf(a.stdout, "             data file: %s (the hook performs nothing)\n", b.Error)
+		fmt.Fprintf(a.stdout, "             data file: %s\n", b.Error)
 	}
 	for i, s := range b.Actions {
 		fmt.Fprintf(a.stdout, "  %3d  %s\n", i+1, s)

@@ -74,6 +74,8 @@ func TestHookBuiltin(t *testing.T) {
 				{"hook", "install", image, "--actions", list},
 				{"hook", "install", image, "--builtin", "--exe", list},
 				{"hook", "install", image, "--builtin", "--method", "other"},
+				{"hook", "install", image, "--run-timeout", "5"},
+				{"hook", "install", image, "--builtin", "--run-timeout", "70000"},
 			} {
 				code, _, stderr := runCLI(t, args...)
 				if code == 0 {
@@ -91,19 +93,19 @@ func TestHookBuiltin(t *testing.T) {
 				t.Fatalf("refused or dry-run installs changed the image's folder:\n%s", diff)
 			}
 
-			code, out, stderr = runCLI(t, "hook", "install", image, "--builtin", "--actions", list, "--method", tc.method)
+			code, out, stderr = runCLI(t, "hook", "install", image, "--builtin", "--actions", list, "--method", tc.method, "--run-timeout", "30")
 			if code != 0 {
 				t.Fatalf("install: exit %d\n%s%s", code, out, stderr)
 			}
 			b := builtinStatusJSON(t, image)
-			if b == nil || b.Arch != tc.arch || b.Error != "" {
+			if b == nil || b.Arch != tc.arch || b.Error != "" || b.RunTimeout != 30 {
 				t.Fatalf("status builtin = %+v, want arch %s", b, tc.arch)
 			}
 			if diff := cmp.Diff(canonical, b.Actions); diff != "" {
 				t.Errorf("status actions (-want +got):\n%s", diff)
 			}
 			code, out, _ = runCLI(t, "hook", "status", image)
-			if code != 0 || !strings.Contains(out, "built-in:    imagecustom boot hook ("+tc.arch+"), 4 actions") ||
+			if code != 0 || !strings.Contains(out, "built-in:    imagecustom boot hook ("+tc.arch+"), 4 actions, run timeout 30 s") ||
 				!strings.Contains(out, `  2  reg-set HKLM\SYSTEM\CurrentControlSet\Services\ImagecustomE2E Start REG_DWORD 0x00000003`) {
 				t.Errorf("status text:\n%s", out)
 			}

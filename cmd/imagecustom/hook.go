@@ -51,8 +51,8 @@ func readLimited(flag, name string) ([]byte, error) {
 
 func (a *app) hookInstallCommand() *cobra.Command {
 	var wf writeFlags
-	var exe, data, actions string
-	var builtin bool
+	var exe, data string
+	var bf builtinFlags
 	var opts imagecustom.HookOptions
 	cmd := &cobra.Command{
 		Use:   "install IMAGE (--exe HOOK.exe [--data FILE] | --builtin [--actions FILE]) [--method autochk|bootexecute] [--backup-name NAME]",
@@ -74,8 +74,8 @@ to System32\vmprep.dat; a list that does not parse is refused with its line
 number before anything is written. 'hook log' shows what it did at boot.`,
 		Args: exactArgs(1, "IMAGE"),
 		RunE: runE(func(_ *cobra.Command, args []string) error {
-			if builtin || actions != "" {
-				return a.installBuiltin(args[0], &wf, builtin, exe, data, actions, &opts)
+			if bf.set() {
+				return a.installBuiltin(args[0], &wf, &bf, exe, data, &opts)
 			}
 			if exe == "" {
 				return usagef("hook install needs --exe HOOK.exe or --builtin")
@@ -105,8 +105,7 @@ number before anything is written. 'hook log' shows what it did at boot.`,
 	f := cmd.Flags()
 	f.StringVar(&exe, "exe", "", "the hook program `HOOK.exe`, a native-subsystem PE")
 	f.StringVar(&data, "data", "", "a data `FILE` for the hook, written to System32")
-	f.BoolVar(&builtin, "builtin", false, "install our own native hook for the install's architecture (see 'hook log')")
-	f.StringVar(&actions, "actions", "", "with --builtin: the action list `FILE` (- for stdin) the hook performs at boot")
+	bf.add(cmd)
 	f.StringVar(&opts.Method, "method", imagecustom.HookMethodAutochk, "`autochk` or bootexecute")
 	f.StringVar(&opts.BackupName, "backup-name", imagecustom.DefaultHookBackupName, "autochk: the original autochk.exe's `NAME` in System32")
 	f.StringVar(&opts.DataName, "data-name", imagecustom.DefaultHookDataName, "the data file's `NAME` in System32")
