@@ -2,6 +2,7 @@ package imagecustom_test
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -125,4 +126,43 @@ func sha256File(t *testing.T, path string) [32]byte {
 		t.Fatal(err)
 	}
 	return sha256.Sum256(b)
+}
+
+// ExampleRegistry_Accounts lists the local accounts of the bundled
+// Windows XP disk.
+func ExampleRegistry_Accounts() {
+	img, err := imagecustom.Open("../testdata/vmdk/winxp-streamOptimized.vmdk")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer img.Close()
+	vol, _, err := img.OpenNTFS(0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	reg, err := imagecustom.OpenRegistry(vol, "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	accounts, err := reg.Accounts()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	users, err := accounts.Users()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, u := range users {
+		fmt.Printf("%s (RID %d): disabled %v, password %s, groups %v\n", u.Name, u.RID, u.Disabled(), u.Password, u.Groups)
+	}
+	// Output:
+	// Administrator (RID 500): disabled false, password blank, groups [Administrators]
+	// Guest (RID 501): disabled true, password blank, groups [Guests]
+	// HelpAssistant (RID 1000): disabled true, password blank, groups []
+	// SUPPORT_388945a0 (RID 1002): disabled true, password blank, groups []
 }

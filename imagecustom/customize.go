@@ -252,6 +252,12 @@ func planCustomize(path string, spec *sysprep.Spec, opts *CustomizeOptions) (*Pl
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s (%s): %w", ErrUnsupported, w.Name, w.Family, err)
 	}
+	if spec.Direct {
+		if probs := directProblems(sysprep.Validate(spec, family)); len(probs) > 0 {
+			return nil, &sysprep.ProblemsError{Problems: probs}
+		}
+		return planDirect(img, v, w, spec, opts)
+	}
 	arch, err := sysprep.ParseArch(w.Arch)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s on %s: %w", ErrUnsupported, w.Name, w.Arch, err)

@@ -38,5 +38,16 @@
 // SYSTEM\Setup CmdLine running sysprep as SYSTEM before the logon screen,
 // the system drive being C:.
 //
+// The direct settings change a Windows install without a setup cycle,
+// editing the opened [Registry] in memory for the caller to save and
+// commit, so that several compose in one transaction: [SetHostname],
+// [SetTimeZone], [Adapters] and [SetAdapter], and first-boot commands
+// ([AddFirstBoot], [FirstBootCommands], [RemoveFirstBoot]) run by
+// Winlogon's setup hook. Each returns the values it wrote as [Edit]s.
+// They follow what Windows itself writes (sources in their comments;
+// checked against the real Windows 7 SYSTEM hive in testdata/real), but
+// nothing here boots Windows: that they take effect at boot is
+// unverified.
+//
 // [sysprep.Spec]: https://pkg.go.dev/github.com/imagecustom/go-imagecustom/sysprep#Spec
 package imagecustom

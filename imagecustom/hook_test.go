@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -159,6 +160,16 @@ func exportSystem(t testing.TB, vol, sys32 string) []byte {
 	return testimg.Run(t, "hivexregedit", "--export", hivePath, `\`)
 }
 
+// flsNames lists the volume's files with their MFT records as sleuthkit's
+// fls sees them, sorted (fls lists a directory in its index blocks'
+// order, which a B-tree reshaped by an insert and a delete changes).
+func flsNames(t testing.TB, vol string) []string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(string(testimg.Run(t, "fls", "-r", "-p", "-u", vol))), "\n")
+	sort.Strings(lines)
+	return lines
+}
+
 func fileStat(t testing.TB, v *ntfs.Volume, p string) *ntfs.FileStat {
 	t.Helper()
 	st, err := v.Stat(p)
@@ -207,6 +218,7 @@ func testHookRoundTrip(t *testing.T, fx hookFixture, method string, data []byte)
 	regBefore := exportSystem(t, vol, fx.sys32)
 	flagsBefore := ntfsFlags(t, vol)
 	autochkBefore := autochkOf(t, image, fx.root)
+	flsBefore := flsNames(t, vol)
 
 	// Install.
 	var installed *imagecustom.HookStatus
@@ -350,6 +362,9 @@ func testHookRoundTrip(t *testing.T, fx hookFixture, method string, data []byte)
 	}
 	if diff := cmp.Diff(sumsBefore, sumsAfter); diff != "" {
 		t.Errorf("files after remove (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(flsBefore, flsNames(t, vol)); diff != "" {
+		t.Errorf("fls -r -p -u after remove (-before +after):\n%s", diff)
 	}
 	if diff := cmp.Diff(autochkBefore, autochkOf(t, image, fx.root)); diff != "" {
 		t.Errorf("autochk.exe after remove (-before +after):\n%s", diff)

@@ -26,21 +26,16 @@ type Edit struct {
 	Type  string `json:"type"`          // REG_SZ, REG_DWORD...
 	Old   string `json:"old,omitempty"` // the data before, as text; "" when the value was absent
 	New   string `json:"new"`           // the data written, as text; "(deleted)" for a deletion
+
+	typ     hive.ValueType
+	raw     []byte
+	deleted bool
+	secret  bool // raw holds a password hash
 }
 
 // editor writes values and records them as Edits.
 type editor struct {
 	edits []Edit
-}
-
-// hiveName returns the long root of a hive's key paths.
-func (r *Registry) hiveName(h *hive.Hive) string {
-	for name, rh := range r.hives {
-		if rh.h == h {
-			return name
-		}
-	}
-	return ""
 }
 
 // set writes value name of key k (whose full path is path) unless it
@@ -56,7 +51,7 @@ func (e *editor) set(k hive.Key, path, name string, typ hive.ValueType, data []b
 	if err := k.SetValue(name, typ, data); err != nil {
 		return fmt.Errorf("%s\\%s: %w", path, name, err)
 	}
-	e.edits = append(e.edits, Edit{Key: path, Value: name, Type: typ.String(), Old: old, New: valueText(typ, data)})
+	e.edits = append(e.edits, Edit{Key: path, Value: name, Type: typ.String(), Old: old, New: valueText(typ, data), typ: typ, raw: data})
 	return nil
 }
 
@@ -70,7 +65,7 @@ func (e *editor) del(k hive.Key, path, name string) error {
 	if err := k.DeleteValue(name); err != nil {
 		return fmt.Errorf("%s\\%s: %w", path, name, err)
 	}
-	e.edits = append(e.edits, Edit{Key: path, Value: name, Type: v.Type().String(), Old: old, New: "(deleted)"})
+	e.edits = append(e.edits, Edit{Key: path, Value: name, Type: v.Type().String(), Old: old, New: "(deleted)", deleted: true})
 	return nil
 }
 
@@ -159,7 +154,7 @@ func bootSets(reg *Registry, key string, create bool) ([]hive.Key, []string, err
 			return nil, nil, fmt.Errorf(`HKLM\SYSTEM\%s: %w`, t.Path, err)
 		}
 		keys = append(keys, k)
-		paths = append(paths, reg.hiveName(t.Hive)+`\`+t.Path)
+		paths = append(paths, reg.rootName(t.Hive)+`\`+t.Path)
 	}
 	return keys, paths, nil
 }

@@ -33,6 +33,13 @@ type Spec struct {
 	// image's (a warning). Ignored, with a warning, on Vista and later,
 	// whose own sysprep generalizes.
 	SysprepTools string `json:"sysprepTools,omitempty"`
+	// Direct asks the image layer to apply the identity (computer name,
+	// time zone, owner), the network and the Administrator password
+	// straight into the image's registry and SAM, without sysprep, an
+	// answer file or a setup cycle, on an image that is not generalized.
+	// What an offline edit cannot do (a domain join, a product key) is
+	// refused.
+	Direct bool `json:"direct,omitempty"`
 }
 
 // Identity is who the machine is and who owns it.

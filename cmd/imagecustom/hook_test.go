@@ -108,6 +108,12 @@ func TestHookCommands(t *testing.T) {
 			if code, out, _ := runCLI(t, "fsck", image); code != 0 {
 				t.Errorf("fsck after install: exit %d\n%s", code, out)
 			}
+			if tc.method == "autochk" {
+				// The volume is dirty now: other writers refuse it.
+				if code, _, _ := runCLI(t, "put", image, data, `\later.txt`); code != exitRefused {
+					t.Errorf("put on the hooked volume: exit %d, want %d", code, exitRefused)
+				}
+			}
 			code, out, stderr = runCLI(t, "--json", "hook", "remove", image)
 			rep = hookReport{}
 			if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil || rep.Hook == nil || rep.Hook.Method != tc.method {

@@ -104,13 +104,28 @@ func TestSettingsCommands(t *testing.T) {
 				(code != exitOK || strings.TrimSpace(out) != "Tokyo Standard Time") {
 				t.Errorf("TimeZoneKeyName: %d %q", code, out)
 			}
+			script := filepath.Join(t.TempDir(), "net.cmd")
+			if err := os.WriteFile(script, []byte("netsh interface ip show config\nexit /b 0\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if code, _, errOut := runCLI(t, "firstboot", "add", image, "--script", script); code != exitOK {
+				t.Fatalf("firstboot add --script: %d %s", code, errOut)
+			}
+			code, out, _ = runCLI(t, "firstboot", "list", "--json", image)
+			var fl struct {
+				Commands []imagecustom.FirstBootCommand
+			}
+			if err := json.Unmarshal([]byte(out), &fl); code != exitOK || err != nil || len(fl.Commands) != 2 ||
+				fl.Commands[0].Script != "ipconfig /all\r\n" || fl.Commands[1].Script != "netsh interface ip show config\r\nexit /b 0\r\n" || fl.Commands[1].Done {
+				t.Errorf("firstboot list --json: %d %v %s", code, err, out)
+			}
 			if code, out, _ := runCLI(t, "firstboot", "list", image); code != exitOK || !strings.Contains(out, "ipconfig /all") || !strings.Contains(out, "pending") {
 				t.Errorf("firstboot list: %d %s", code, out)
 			}
 			if code, out, _ := runCLI(t, "fsck", image); code != exitOK {
 				t.Errorf("fsck: %d %s", code, out)
 			}
-			// A child disk takes the remove; the image stays as it is.
+			// A child disk takes the removal of command 1; the image stays as it is.
 			want := fileSum(t, image)
 			child := filepath.Join(t.TempDir(), "child.vmdk")
 			if code, _, errOut := runCLI(t, withImage(settingsCommands[4], image, "--out", child)...); code != exitOK {
@@ -119,7 +134,7 @@ func TestSettingsCommands(t *testing.T) {
 			if fileSum(t, image) != want {
 				t.Error("--out changed the image")
 			}
-			if code, out, _ := runCLI(t, "firstboot", "list", child); code != exitOK || !strings.Contains(out, "no first-boot commands") {
+			if code, out, _ := runCLI(t, "firstboot", "list", child); code != exitOK || strings.Contains(out, "0001.cmd") || !strings.Contains(out, "0002.cmd") {
 				t.Errorf("firstboot list of the child: %d %s", code, out)
 			}
 			if code, out, _ := runCLI(t, "fsck", child); code != exitOK {
