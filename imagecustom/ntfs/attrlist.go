@@ -789,13 +789,11 @@ func (v *Volume) writeWithList(f *file, attrs [][]byte) error {
 		entries = append(entries, listEntry{typ: p.a.typ, name: p.a.name, lowVCN: p.a.lowVCN, ref: baseRef, instance: p.a.instance})
 	}
 	// Pack the moved pieces into new extension records.
-	var created []*record
 	for len(moved) > 0 {
 		x, err := v.newExtensionRecord(f)
 		if err != nil {
 			return err
 		}
-		created = append(created, x)
 		left := capacity
 		var raws [][]byte
 		inst := uint16(0)
