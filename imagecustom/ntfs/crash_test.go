@@ -47,7 +47,7 @@ func TestAttrListCrash(t *testing.T) {
 		fixture string
 		file    string // read before, for check
 		op      func(v *Volume) error
-		check func(t *testing.T, v *Volume, old []byte)
+		check   func(t *testing.T, v *Volume, old []byte)
 	}{
 		{"replace fragmented", "", "fragmented/interleaved-b.txt", func(v *Volume) error { return v.WriteFile("fragmented/interleaved-b.txt", big, nil) },
 			func(t *testing.T, v *Volume, old []byte) {
