@@ -13,10 +13,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/imagecustom/go-imagecustom/hive"
+	"github.com/imagecustom/go-imagecustom/imagecustom/boothook"
 	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
 	"github.com/imagecustom/go-imagecustom/sysprep"
 )
@@ -122,7 +124,8 @@ type PlanValue struct {
 
 // PlanHook is the boot hook the plan installs.
 type PlanHook struct {
-	Exe        string `json:"exe"` // local path
+	Exe        string `json:"exe,omitempty"`     // local path; "" for the built-in hook
+	Builtin    bool   `json:"builtin,omitempty"` // the project's own hook, running bootHook.actions
 	Method     string `json:"method"`
 	Size       int64  `json:"size"`
 	SHA256     string `json:"sha256"`
@@ -198,8 +201,8 @@ func Customize(ctx context.Context, path string, spec *sysprep.Spec, opts *Custo
 	probeOpts := &WriteOptions{DryRun: true}
 	if plan.Format == "vmdk/streamOptimized" {
 		if !opts.DryRun && opts.Child == "" {
-			_, err := OpenRW(path, nil) // the refusal, with its way out
-			return nil, err
+			return nil, fmt.Errorf("%w: %s is a streamOptimized VMDK, which cannot be written in place (its grains are compressed): "+
+				"write the result to a child disk (--out CHILD.vmdk, CustomizeOptions.Child) or convert the image first (vmdk convert)", ErrUnsafe, path)
 		}
 		tmp, err := os.MkdirTemp("", "imagecustom-probe-")
 		if err != nil {
@@ -270,6 +273,11 @@ func planCustomize(path string, spec *sysprep.Spec, opts *CustomizeOptions) (*Pl
 		return nil, err
 	}
 	p.ComputerName = res.ComputerName
+	if len(w.Dirty) > 0 {
+		// The registry replays their transaction logs in memory (or
+		// refuses, hive.ErrDirty, when it cannot) and saves them clean.
+		p.warn("the hives %s were not closed cleanly (a clone of a running machine?): their transaction logs are replayed before they are changed", strings.Join(w.Dirty, ", "))
+	}
 	for _, wn := range res.Warnings {
 		p.warn("spec: %s", wn)
 	}
@@ -363,10 +371,6 @@ func pickWindows(img *Image, index int) (*Windows, error) {
 			parts = append(parts, fmt.Sprintf("%d (%s)", w.Partition, w.SystemRoot))
 		}
 		return nil, fmt.Errorf("%w: Windows installs on partitions %s; pick one with --partition", ErrAmbiguous, strings.Join(parts, ", "))
-	}
-	if len(found[0].Dirty) > 0 {
-		return nil, fmt.Errorf("%w: the hives %s were not closed cleanly by Windows: boot the image once, or recover them with reg commands first",
-			ErrUnsafe, strings.Join(found[0].Dirty, ", "))
 	}
 	return &found[0], nil
 }
@@ -704,10 +708,27 @@ func checkPE(b []byte, arch string, native bool) error {
 func (p *Plan) planHook(v *ntfs.Volume, w *Windows, h *sysprep.BootHook, local func(string) string) error {
 	ph := &PlanHook{Exe: local(h.Exe), Method: h.Method, Data: local(h.Data)}
 	if ph.Method == "" {
-		ph.Method = "autochk"
+		ph.Method = HookMethodAutochk
 	}
 	var err error
-	if ph.exe, err = os.ReadFile(ph.Exe); err != nil {
+	if h.Actions != "" {
+		// The project's own hook, with the spec's action list as its
+		// data file.
+		ph.Exe, ph.Data, ph.Builtin = "", "", true
+		problem := func(err error) error {
+			return &sysprep.ProblemsError{Problems: []sysprep.Problem{{Path: "bootHook.actions", Message: err.Error()}}}
+		}
+		actions, err := boothook.Parse(strings.NewReader(h.Actions))
+		if err != nil {
+			return problem(err)
+		}
+		if ph.dat, err = boothook.EncodeData(boothook.Data{Backup: DefaultHookBackupName, Actions: actions}); err != nil {
+			return problem(err)
+		}
+		if ph.exe, err = boothook.PE(w.Arch); err != nil {
+			return fmt.Errorf("%w: bootHook.actions: %w", ErrUnsupported, err)
+		}
+	} else if ph.exe, err = os.ReadFile(ph.Exe); err != nil {
 		return fmt.Errorf("imagecustom: bootHook.exe: %w", err)
 	}
 	if err := checkHookExe(ph.exe, w.Arch); err != nil {
@@ -719,22 +740,23 @@ func (p *Plan) planHook(v *ntfs.Volume, w *Windows, h *sysprep.BootHook, local f
 		}
 	}
 	ph.Size, ph.SHA256 = int64(len(ph.exe)), sha(ph.exe)
-	ph.ExeName, ph.BackupName = "autochk.exe", defaultBackupName
-	if ph.Method == "bootexecute" {
-		ph.ExeName, ph.BackupName = path.Base(strings.ReplaceAll(ph.Exe, `\`, "/")), ""
+	ph.ExeName, ph.BackupName = "autochk.exe", DefaultHookBackupName
+	if ph.Method == HookMethodBootExecute {
+		ph.ExeName, ph.BackupName = DefaultHookExeName, ""
 	}
 	if ph.dat != nil {
-		ph.DataName = defaultDataName
+		ph.DataName = DefaultHookDataName
+	}
+	// A volume with a hook of ours already is dirty and refused for
+	// writing; one whose autochk.exe is missing cannot take the method.
+	if ph.Method == HookMethodAutochk {
+		if _, err := v.Stat(strings.TrimPrefix(w.SystemRoot, `\`) + "/System32/autochk.exe"); err != nil {
+			return fmt.Errorf("%w: boot hook method autochk: System32\\autochk.exe: %w", ErrUnsafe, err)
+		}
 	}
 	p.Hook = ph
 	return nil
 }
-
-// The hook's default file names in System32 (CLI.md).
-const (
-	defaultBackupName = "vmprep.cfg"
-	defaultDataName   = "vmprep.dat"
-)
 
 // pass is one run of a plan on an image opened for writing.
 type pass struct {
@@ -885,11 +907,13 @@ func (ps *pass) apply(ctx context.Context) error {
 		return err
 	}
 	if h := p.Hook; h != nil {
-		orig, err := v.ReadFile(ps.root + "/System32/autochk.exe")
-		if err != nil && h.Method == "autochk" {
-			return fmt.Errorf("imagecustom: boot hook: %w", err)
+		if h.Method == HookMethodAutochk {
+			orig, err := v.ReadFile(ps.root + "/System32/autochk.exe")
+			if err != nil {
+				return fmt.Errorf("imagecustom: boot hook: %w", err)
+			}
+			ps.autochk = sha(orig)
 		}
-		ps.autochk = sha(orig)
 		if err := installPlannedHook(v, reg, &p.Windows, h); err != nil {
 			return err
 		}
@@ -959,6 +983,15 @@ func (ps *pass) verify(rv *ntfs.Volume, where string) (*Verification, error) {
 			bad = append(bad, fmt.Sprintf("%s\\%s: %v", pv.Key, pv.Name, err))
 		case got.Type() != pv.typ:
 			bad = append(bad, fmt.Sprintf("%s\\%s: type %v, want %v", pv.Key, pv.Name, got.Type(), pv.typ))
+		case pv.Name == bootExecuteValue && p.Hook != nil && p.Hook.Method == HookMethodBootExecute:
+			// The hook's line follows the planned ones.
+			lines, err := got.Strings()
+			want, _ := pv.Data.([]string)
+			if err != nil || len(lines) < len(want) || !slices.Equal(lines[:len(want)], want) {
+				bad = append(bad, fmt.Sprintf("%s\\%s: %q does not start with %q", pv.Key, pv.Name, lines, want))
+			} else {
+				ver.Values++
+			}
 		default:
 			data, err := got.Data()
 			if err != nil || !bytes.Equal(data, pv.raw) {

@@ -1,71 +1,71 @@
 package imagecustom
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
 )
 
-// The boot hook step of Customize. The hook installer proper (hook.go)
-// owns the method's details; these three functions are the seam.
+// The boot hook step of Customize, through the hook installer
+// ([InstallHook], [CheckHookPE], [ReadHookStatus]).
 
-// checkHookExe refuses a hook that is not a native PE for arch.
+// checkHookExe refuses a hook that is not a native PE for arch, before
+// anything is written.
 func checkHookExe(exe []byte, arch string) error {
-	if err := checkPE(exe, arch, true); err != nil {
-		return fmt.Errorf("%w: bootHook.exe: %w", ErrUnsafe, err)
+	if err := CheckHookPE(exe, arch); err != nil {
+		return fmt.Errorf("bootHook.exe: %w", err)
 	}
 	return nil
 }
 
-// installPlannedHook installs h: for the autochk method, the original
-// System32\autochk.exe renamed to the backup name, the hook written in
-// its place with its security descriptor, the data file beside it, and
-// the volume's dirty flag set so that the session manager runs autochk
-// at the next boot (reference §1.4).
-func installPlannedHook(v *ntfs.Volume, _ *Registry, w *Windows, h *PlanHook) error {
-	sys := w.SystemRoot[1:] + "/System32/"
-	if h.Method != "autochk" {
-		return fmt.Errorf("%w: boot hook method %q: only autochk is installed by customize for now", ErrUnsupported, h.Method)
-	}
-	if _, err := v.Stat(sys + h.BackupName); err == nil {
-		return fmt.Errorf("%w: %s%s exists: a boot hook is installed already (remove it first)", ErrUnsafe, sys, h.BackupName)
-	}
-	if err := v.Rename(sys+"autochk.exe", sys+h.BackupName, false); err != nil {
-		return fmt.Errorf("imagecustom: boot hook: %w", err)
-	}
-	if err := v.WriteFile(sys+"autochk.exe", h.exe, &ntfs.FileOptions{SecurityFrom: sys + h.BackupName}); err != nil {
-		return fmt.Errorf("imagecustom: boot hook: %w", err)
-	}
-	if h.dat != nil {
-		if err := v.WriteFile(sys+h.DataName, h.dat, nil); err != nil {
-			return fmt.Errorf("imagecustom: boot hook data: %w", err)
-		}
-	}
-	return v.SetDirty(true)
+// hookOptions are the installer's options for a planned hook.
+func (h *PlanHook) hookOptions() *HookOptions {
+	return &HookOptions{Method: h.Method, Data: h.dat}
 }
 
-// verifyHook checks the installed hook on rv: its bytes at its name, the
-// original's (by digest) at the backup name, the data file, the dirty
-// flag.
+// installPlannedHook installs h with [InstallHook]; the caller saves the
+// registry.
+func installPlannedHook(v *ntfs.Volume, reg *Registry, w *Windows, h *PlanHook) error {
+	if _, err := InstallHook(v, reg, w, h.exe, h.hookOptions()); err != nil {
+		return fmt.Errorf("imagecustom: boot hook: %w", err)
+	}
+	return nil
+}
+
+// verifyHook checks the installed hook on rv as [ReadHookStatus] reports
+// it: installed with the planned method, the hook's bytes intact, the
+// original autochk.exe's digest at the backup, the data file's digest,
+// the dirty flag for the autochk method and the BootExecute line in every
+// control set for the other.
 func verifyHook(rv *ntfs.Volume, root string, h *PlanHook, origSHA string) error {
-	sys := root + "/System32/"
-	b, err := rv.ReadFile(sys + h.ExeName)
-	if err != nil || !bytes.Equal(b, h.exe) {
-		return fmt.Errorf("boot hook: %s%s is not the hook", sys, h.ExeName)
+	reg, err := OpenRegistry(rv, root)
+	if err != nil {
+		return fmt.Errorf("boot hook: %w", err)
 	}
-	if h.BackupName != "" {
-		if b, err := rv.ReadFile(sys + h.BackupName); err != nil || sha(b) != origSHA {
-			return fmt.Errorf("boot hook: %s%s is not the original autochk.exe", sys, h.BackupName)
-		}
-	}
-	if h.dat != nil {
-		if b, err := rv.ReadFile(sys + h.DataName); err != nil || !bytes.Equal(b, h.dat) {
-			return fmt.Errorf("boot hook: %s%s is not the data file", sys, h.DataName)
-		}
-	}
-	if h.Method == "autochk" && !rv.Info().Dirty() {
+	st, err := ReadHookStatus(rv, reg)
+	switch {
+	case err != nil:
+		return fmt.Errorf("boot hook: %w", err)
+	case !st.Installed || st.Method != h.Method:
+		return fmt.Errorf("boot hook: not installed with method %s (status: installed %v, method %q)", h.Method, st.Installed, st.Method)
+	case !st.HookIntact || st.HookSHA256 != h.SHA256:
+		return fmt.Errorf("boot hook: %s is not the hook", st.Hook)
+	case h.Method == HookMethodAutochk && st.BackupSHA256 != origSHA:
+		return fmt.Errorf("boot hook: %s is not the original autochk.exe", st.Backup)
+	case h.dat != nil && st.DataSHA256 != sha(h.dat):
+		return fmt.Errorf("boot hook: %s is not the data file", st.Data)
+	case h.Method == HookMethodAutochk && !st.Dirty:
 		return fmt.Errorf("boot hook: the volume's dirty flag is not set")
+	}
+	if h.Method == HookMethodBootExecute {
+		for _, be := range st.BootExecute {
+			if !hasLine(be.Lines, st.Line) {
+				return fmt.Errorf("boot hook: %s's BootExecute lacks %q", be.ControlSet, st.Line)
+			}
+		}
+	}
+	if b, err := rv.ReadFile(root + "/System32/" + h.ExeName); err != nil || sha(b) != h.SHA256 {
+		return fmt.Errorf("boot hook: System32\\%s is not the hook", h.ExeName)
 	}
 	return nil
 }

@@ -63,8 +63,11 @@ func TestCustomizeVerifyFailureRestores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, child := range []bool{false, true} {
+	for i, child := range []bool{false, true, false} {
 		image := testimg.Copy(t, testimg.WinXP().Name)
+		if i == 2 {
+			image = testimg.VMDK(t, testimg.WinXP(), "monolithicSparse") // in place
+		}
 		orig, _ := os.ReadFile(image)
 		opts := &CustomizeOptions{}
 		if child {

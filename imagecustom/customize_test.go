@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/imagecustom/go-imagecustom/imagecustom"
+	"github.com/imagecustom/go-imagecustom/imagecustom/boothook"
 	"github.com/imagecustom/go-imagecustom/imagecustom/ntfs"
 	"github.com/imagecustom/go-imagecustom/internal/testimg"
 	"github.com/imagecustom/go-imagecustom/sysprep"
@@ -481,4 +482,176 @@ func fileSum(t testing.TB, path string) [32]byte {
 		t.Fatal(err)
 	}
 	return sha256.Sum256(b)
+}
+
+// TestCustomizeBootExecuteHook: the bootexecute method with a data file,
+// on the XP fixture: the hook in System32 under its name, its line after
+// autochk's in every control set (hivexget), the data file, no dirty
+// flag; with sysprepTools too, setupcl.exe's line comes before the hook's.
+func TestCustomizeBootExecuteHook(t *testing.T) {
+	image := testimg.Copy(t, testimg.WinXP().Name)
+	spec, dir := customizeSpec(t, "i386")
+	if err := os.WriteFile(filepath.Join(dir, "actions.dat"), []byte("reboot\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec.BootHook.Method, spec.BootHook.Data = "bootexecute", "actions.dat"
+	tools := filepath.Join(dir, "deploy")
+	os.Mkdir(tools, 0o755)
+	native, _ := os.ReadFile(filepath.Join(testimg.Dir(t), "pe", "hook-i386.exe"))
+	os.WriteFile(filepath.Join(tools, "setupcl.exe"), native, 0o644)
+	os.WriteFile(filepath.Join(tools, "sysprep.exe"), native, 0o644)
+	spec.SysprepTools = "deploy"
+	res, err := imagecustom.Customize(context.Background(), image, spec, &imagecustom.CustomizeOptions{SpecDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Final.Dirty || !res.Final.Hook || res.Plan.Hook.ExeName != imagecustom.DefaultHookExeName {
+		t.Errorf("final %+v, hook %+v", res.Final, res.Plan.Hook)
+	}
+	img, err := imagecustom.Open(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	v, _, _ := img.OpenNTFS(0)
+	vol := rawVolume(t, image, testimg.WinXP())
+	hive := filepath.Join(t.TempDir(), "SYSTEM")
+	os.WriteFile(hive, testimg.Run(t, "ntfscat", vol, onDisk(t, v, `\WINDOWS\System32\config\SYSTEM`)), 0o644)
+	for _, cs := range []string{"ControlSet001", "ControlSet002"} {
+		got := strings.TrimSpace(string(testimg.Run(t, "hivexget", hive, `\`+cs+`\Control\Session Manager`, "BootExecute")))
+		want := "autocheck autochk *\nsetupcl.exe\n" + strings.TrimSuffix(imagecustom.DefaultHookExeName, ".exe")
+		if cs == "ControlSet002" && !strings.Contains(got, "setupcl.exe") {
+			// setupcl.exe goes where CurrentControlSet writes go (Current
+			// and Default); the hook into every control set.
+			want = "autocheck autochk *\n" + strings.TrimSuffix(imagecustom.DefaultHookExeName, ".exe")
+		}
+		if got != want {
+			t.Errorf("%s BootExecute:\n%s\nwant\n%s", cs, got, want)
+		}
+	}
+	if got := testimg.Run(t, "ntfscat", vol, onDisk(t, v, `\WINDOWS\System32\`+imagecustom.DefaultHookDataName)); string(got) != "reboot\r\n" {
+		t.Errorf("data file %q", got)
+	}
+}
+
+// TestCustomizeBuiltinHook: bootHook.actions installs the project's own
+// hook with the action list encoded as its data file.
+func TestCustomizeBuiltinHook(t *testing.T) {
+	for _, d := range []testimg.Disk{testimg.WinXP(), testimg.Win10()} {
+		image := testimg.Copy(t, d.Name)
+		if d.GPT {
+			generalize(t, image)
+		}
+		spec, dir := customizeSpec(t, "i386")
+		spec.BootHook = &sysprep.BootHook{Actions: "say \"hello\"\nreboot\n"}
+		res, err := imagecustom.Customize(context.Background(), image, spec, &imagecustom.CustomizeOptions{SpecDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := imagecustom.Open(image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _, _ := img.OpenNTFS(0)
+		root := strings.TrimPrefix(res.Plan.Windows.SystemRoot, `\`)
+		exe, _ := v.ReadFile(root + "/System32/autochk.exe")
+		want, _ := boothook.PE(res.Plan.Windows.Arch)
+		if !res.Plan.Hook.Builtin || !bytes.Equal(exe, want) {
+			t.Errorf("%s: autochk.exe is not the built-in hook for %s", d.Name, res.Plan.Windows.Arch)
+		}
+		dat, _ := v.ReadFile(root + "/System32/" + imagecustom.DefaultHookDataName)
+		acts, err := boothook.Decode(dat)
+		if err != nil || len(acts) != 2 {
+			t.Errorf("%s: data file decodes to %v, %v", d.Name, acts, err)
+		}
+		img.Close()
+	}
+	// An action list that does not parse is a spec problem.
+	image := testimg.Copy(t, testimg.WinXP().Name)
+	spec, dir := customizeSpec(t, "i386")
+	spec.BootHook = &sysprep.BootHook{Actions: "explode now\n"}
+	if _, err := imagecustom.Customize(context.Background(), image, spec, &imagecustom.CustomizeOptions{SpecDir: dir, DryRun: true}); !errors.Is(err, sysprep.ErrInvalid) {
+		t.Errorf("a bad action list: %v, want sysprep.ErrInvalid", err)
+	}
+}
+
+// TestCustomizeVCenterSpecs: specs exported from vCenter customize the XP
+// and Windows 10 fixtures (dry runs), what the family ignores or does
+// differently shown as warnings with the plan.
+func TestCustomizeVCenterSpecs(t *testing.T) {
+	xp := testimg.Copy(t, testimg.WinXP().Name)
+	w10 := testimg.Copy(t, testimg.Win10().Name)
+	generalize(t, w10)
+	for _, name := range []string{"sysprep-static-domain.xml", "sysprep-text.xml"} {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(testimg.Dir(t)), "sysprep", "testdata", "vcenter", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := sysprep.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, image := range []string{xp, w10} {
+			res, err := imagecustom.Customize(context.Background(), image, spec, &imagecustom.CustomizeOptions{DryRun: true})
+			if err != nil {
+				t.Errorf("%s on %s: %v", name, filepath.Base(image), err)
+				continue
+			}
+			t.Logf("%s on %s: %d files, warnings %q", name, res.Plan.Family, len(res.Plan.Files), res.Plan.Warnings)
+			if res.Plan.Family == "winxp" && name == "sysprep-static-domain.xml" {
+				found := false
+				for _, w := range res.Plan.Warnings {
+					found = found || strings.Contains(w, "ipv6")
+				}
+				if !found {
+					t.Errorf("%s on XP: no warning for its IPv6 settings: %q", name, res.Plan.Warnings)
+				}
+			}
+		}
+	}
+}
+
+// TestCustomizeImageStateFromStateIni: without ImageState in the
+// registry, Windows\Setup\State\State.ini (UTF-16LE, as Windows writes
+// it) says whether the image is generalized.
+func TestCustomizeImageStateFromStateIni(t *testing.T) {
+	image := testimg.Copy(t, testimg.Win10().Name)
+	img, err := imagecustom.OpenRW(image, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, _ := img.OpenNTFSRW(0, nil)
+	reg, err := imagecustom.OpenRegistry(v, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := reg.Key(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.DeleteValue("ImageState"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Save(); err != nil {
+		t.Fatal(err)
+	}
+	ini := append([]byte{0xff, 0xfe}, encodeSZ("[State]\r\nImageState=IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE\r\n")...)
+	if err := v.MkdirAll("Windows/Setup/State", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.WriteFile("Windows/Setup/State/State.ini", ini[:len(ini)-2], nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := img.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	img.Close()
+	spec, dir := customizeSpec(t, "amd64")
+	res, err := imagecustom.Customize(context.Background(), image, spec, &imagecustom.CustomizeOptions{SpecDir: dir, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Plan.ImageState != "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" {
+		t.Errorf("image state %q", res.Plan.ImageState)
+	}
 }

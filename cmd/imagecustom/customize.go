@@ -57,7 +57,7 @@ output. Exit 4: the spec has problems; 3: refused for safety.`,
 				DryRun: wf.dryRun, Child: wf.out, Partition: wf.partition, SpecDir: dir, Generalize: generalize})
 			var pe *sysprep.ProblemsError
 			if errors.As(err, &pe) {
-				return a.printSpecProblems(pe.Problems)
+				return a.printSpecProblems("customize: spec", pe.Problems)
 			}
 			if err != nil {
 				return err
@@ -116,7 +116,11 @@ func (a *app) printCustomize(image string, res *imagecustom.CustomizeResult) {
 		fmt.Fprintf(w, "  merge %s\n", r)
 	}
 	if h := p.Hook; h != nil {
-		fmt.Fprintf(w, "boot hook: %s (%s), %d bytes, sha256 %s, as System32\\%s", h.Exe, h.Method, h.Size, h.SHA256[:16], h.ExeName)
+		name := h.Exe
+		if h.Builtin {
+			name = "the built-in hook with the spec's actions"
+		}
+		fmt.Fprintf(w, "boot hook: %s (%s), %d bytes, sha256 %s, as System32\\%s", name, h.Method, h.Size, h.SHA256[:16], h.ExeName)
 		if h.BackupName != "" {
 			fmt.Fprintf(w, ", original kept as System32\\%s", h.BackupName)
 		}

@@ -290,3 +290,20 @@ func sparseXP(t *testing.T, gib int64) string {
 	os.Remove(raw)
 	return out
 }
+
+// TestCustomizeStreamOptimized: a streamOptimized image is refused in
+// place (exit 3, untouched) and taken as the parent of --out, with
+// --dry-run working on it too.
+func TestCustomizeStreamOptimized(t *testing.T) {
+	image := testimg.Copy(t, "vmdk/winxp-streamOptimized.vmdk")
+	sum := fileSum(t, image)
+	if code, _, errOut := runCLI(t, "customize", image, "--spec", demoSpec(t)); code != exitRefused || !strings.Contains(errOut, "--out") {
+		t.Errorf("in place: exit %d, want %d\n%s", code, exitRefused, errOut)
+	}
+	if code, out, errOut := runCLI(t, "customize", "--dry-run", image, "--spec", demoSpec(t)); code != exitOK {
+		t.Errorf("dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	if fileSum(t, image) != sum {
+		t.Error("the image changed")
+	}
+}

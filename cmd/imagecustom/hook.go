@@ -30,7 +30,7 @@ volume's dirty flag; method bootexecute copies it into System32 and adds its lin
 to Session Manager\BootExecute in every control set. The install's record,
 \Windows\imagecustom\hook.json, lets 'hook remove' give back the exact original.`,
 	}
-	cmd.AddCommand(a.hookInstallCommand(), a.hookStatusCommand(), a.hookRemoveCommand())
+	cmd.AddCommand(a.hookInstallCommand(), a.hookStatusCommand(), a.hookRemoveCommand(), a.hookLogCommand())
 	return cmd
 }
 
@@ -52,9 +52,10 @@ func readLimited(flag, name string) ([]byte, error) {
 func (a *app) hookInstallCommand() *cobra.Command {
 	var wf writeFlags
 	var exe, data string
+	var bf builtinFlags
 	var opts imagecustom.HookOptions
 	cmd := &cobra.Command{
-		Use:   "install IMAGE --exe HOOK.exe [--data FILE] [--method autochk|bootexecute] [--backup-name NAME]",
+		Use:   "install IMAGE (--exe HOOK.exe [--data FILE] | --builtin [--actions FILE]) [--method autochk|bootexecute] [--backup-name NAME]",
 		Short: "Install a boot hook",
 		Long: `Install HOOK.exe, a PE of the native subsystem whose machine matches the Windows
 install (anything else is refused, exit 3, with the image untouched), as the boot
@@ -65,13 +66,19 @@ volume's dirty flag is set. Method bootexecute: the hook goes to System32 as
 --exe-name (imchook.exe) and its line is appended to BootExecute in every control
 set. Installing again with the same method and names replaces the hook and the
 data file and keeps the first install's record of the original; anything else
-over an installed hook is refused: run 'hook remove' first.`,
+over an installed hook is refused: run 'hook remove' first.
+
+--builtin installs our own native hook (package boothook) for the install's
+architecture instead of --exe, with the action list of --actions FILE compiled
+to System32\vmprep.dat; a list that does not parse is refused with its line
+number before anything is written. 'hook log' shows what it did at boot.`,
 		Args: exactArgs(1, "IMAGE"),
 		RunE: runE(func(_ *cobra.Command, args []string) error {
-			// --builtin [--actions FILE] (our own hook, from the boothook
-			// package) is to come; until then --exe is required.
+			if bf.set() {
+				return a.installBuiltin(args[0], &wf, &bf, exe, data, &opts)
+			}
 			if exe == "" {
-				return usagef("hook install needs --exe HOOK.exe")
+				return usagef("hook install needs --exe HOOK.exe or --builtin")
 			}
 			switch opts.Method {
 			case imagecustom.HookMethodAutochk, imagecustom.HookMethodBootExecute:
@@ -98,6 +105,7 @@ over an installed hook is refused: run 'hook remove' first.`,
 	f := cmd.Flags()
 	f.StringVar(&exe, "exe", "", "the hook program `HOOK.exe`, a native-subsystem PE")
 	f.StringVar(&data, "data", "", "a data `FILE` for the hook, written to System32")
+	bf.add(cmd)
 	f.StringVar(&opts.Method, "method", imagecustom.HookMethodAutochk, "`autochk` or bootexecute")
 	f.StringVar(&opts.BackupName, "backup-name", imagecustom.DefaultHookBackupName, "autochk: the original autochk.exe's `NAME` in System32")
 	f.StringVar(&opts.DataName, "data-name", imagecustom.DefaultHookDataName, "the data file's `NAME` in System32")
@@ -126,10 +134,12 @@ func (a *app) hookStatusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			b := builtinStatus(v, st)
 			if a.json {
-				return a.printJSON(st)
+				return a.printJSON(hookStatusReport{HookStatus: st, Builtin: b})
 			}
 			a.printHookStatus(st)
+			a.printBuiltin(b)
 			return nil
 		}),
 	}

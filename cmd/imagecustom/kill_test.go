@@ -25,7 +25,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("IMAGECUSTOM_TEST_MAIN") != "" {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	testimg.WineCleanup()
+	os.Exit(code)
 }
 
 func fileSum(t *testing.T, path string) [32]byte {

@@ -116,13 +116,13 @@ each problem with its field path and exits with 4, writing nothing.`,
 			}
 			problems := sysprep.Validate(spec, f)
 			if errs := sysprep.Errors(problems); len(errs) > 0 {
-				return a.printSpecProblems(errs)
+				return a.printSpecProblems("sysprep render: spec", errs)
 			}
 			a.printSpecWarnings(sysprep.Warnings(problems))
 			res, err := sysprep.Render(spec, sysprep.Options{Family: f, Arch: ar})
 			var pe *sysprep.ProblemsError
 			if errors.As(err, &pe) { // a file where the rendering writes one
-				return a.printSpecProblems(pe.Problems)
+				return a.printSpecProblems("sysprep render: spec", pe.Problems)
 			}
 			if err != nil {
 				return err
@@ -160,7 +160,7 @@ func specDecodeError(name string, err error) error {
 }
 
 // printSpecProblems prints a spec's problems and returns the exit-4 error.
-func (a *app) printSpecProblems(problems []sysprep.Problem) error {
+func (a *app) printSpecProblems(what string, problems []sysprep.Problem) error {
 	if a.json {
 		doc := sysprepProblemsJSON{Problems: []sysprepProblemJSON{}}
 		for _, p := range problems {
@@ -174,7 +174,7 @@ func (a *app) printSpecProblems(problems []sysprep.Problem) error {
 			fmt.Fprintln(a.stdout, p)
 		}
 	}
-	return problemsError{what: "sysprep render: spec", n: len(problems)}
+	return problemsError{what: what, n: len(problems)}
 }
 
 // printSpecWarnings prints a spec's warnings on stderr (unless --quiet):

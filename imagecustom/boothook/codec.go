@@ -21,7 +21,7 @@ import (
 //	12     4     CRC-32 (IEEE) of the bytes from offset 16 to the end
 //	16     4     number of actions, at most MaxActions
 //	20     2     length in bytes of the backup name (even, 2..510)
-//	22     2     reserved, 0
+//	22     2     run timeout: seconds a run action may take, 0 for 600
 //	24     n     backup name, UTF-16LE: the original autochk.exe's name
 //	             in System32 (autochk method)
 //	then each action:
@@ -44,9 +44,17 @@ const (
 type Data struct {
 	// Backup is the name in System32 the installer gave the original
 	// autochk.exe; empty means [DefaultBackup].
-	Backup  string
-	Actions []Action
+	Backup string
+	// RunTimeout is how many seconds the hook waits for each run action's
+	// program before it ends it; 0 means [DefaultRunTimeout].
+	RunTimeout uint16
+	Actions    []Action
 }
+
+// DefaultRunTimeout is the seconds a run action may take when
+// [Data.RunTimeout] is 0. The original autochk, chained at the end, gets an
+// hour and is never ended.
+const DefaultRunTimeout = 600
 
 // Encode returns the data file for actions, with the default backup name.
 func Encode(actions []Action) ([]byte, error) {
@@ -73,6 +81,7 @@ func EncodeData(d Data) ([]byte, error) {
 	binary.LittleEndian.PutUint32(b[16:], uint32(len(d.Actions)))
 	bu := appendUTF16(nil, backup)
 	binary.LittleEndian.PutUint16(b[20:], uint16(len(bu)))
+	binary.LittleEndian.PutUint16(b[22:], d.RunTimeout)
 	b = append(b, bu...)
 	for i, a := range d.Actions {
 		if err := checkCanonical(a); err != nil {
@@ -226,9 +235,6 @@ func DecodeData(b []byte) (Data, error) {
 		return bad(16, "%d actions, more than %d", count, MaxActions)
 	}
 	bl := int(binary.LittleEndian.Uint16(b[20:]))
-	if r := binary.LittleEndian.Uint16(b[22:]); r != 0 {
-		return bad(22, "reserved 0x%x, not 0", r)
-	}
 	if bl%2 != 0 || bl > 510 || headerSize+bl > len(b) {
 		return bad(20, "backup name length %d", bl)
 	}
@@ -236,7 +242,7 @@ func DecodeData(b []byte) (Data, error) {
 	if !validBackup(bu) {
 		return bad(headerSize, "backup name is not a plain file name")
 	}
-	d := Data{Backup: string(utf16.Decode(bu))}
+	d := Data{Backup: string(utf16.Decode(bu)), RunTimeout: binary.LittleEndian.Uint16(b[22:])}
 	off := headerSize + bl
 	for i := uint32(0); i < count; i++ {
 		a, next, err := decodeAction(b, off)

@@ -30,7 +30,7 @@ func fixCRC(b []byte) []byte {
 
 func TestEncodeData(t *testing.T) {
 	acts := []Action{{Op: OpSay, Args: []string{"hi"}}, {Op: OpReboot}}
-	b, err := EncodeData(Data{Backup: "autochk.orig", Actions: acts})
+	b, err := EncodeData(Data{Backup: "autochk.orig", RunTimeout: 5, Actions: acts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestEncodeData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(Data{Backup: "autochk.orig", Actions: acts}, d); diff != "" {
+	if diff := cmp.Diff(Data{Backup: "autochk.orig", RunTimeout: 5, Actions: acts}, d); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	empty, err := Encode(nil)
@@ -94,7 +94,6 @@ func TestDecodeCorrupt(t *testing.T) {
 		{"count", func(b []byte) []byte { b[16]++; return fixCRC(b) }, int64(len(good))},
 		{"count too big", func(b []byte) []byte { binary.LittleEndian.PutUint32(b[16:], MaxActions+1); return fixCRC(b) }, 16},
 		{"backup odd", func(b []byte) []byte { b[20] = 3; return fixCRC(b) }, 20},
-		{"reserved", func(b []byte) []byte { b[22] = 3; return fixCRC(b) }, 22},
 		{"backup slash", func(b []byte) []byte { b[headerSize] = '\\'; return fixCRC(b) }, headerSize},
 		{"op", func(b []byte) []byte { b[first] = 0; return fixCRC(b) }, int64(first)},
 		{"op 10", func(b []byte) []byte { b[first] = 10; return fixCRC(b) }, int64(first)},

@@ -59,11 +59,16 @@
 //     method) it removes every BootExecute line naming it from each
 //     ControlSetNNN. Either way its own image is queued for deletion in
 //     Session Manager\PendingFileRenameOperations, which smss processes after
-//     BootExecute in the same boot;
+//     BootExecute in the same boot. Once out of the boot path it deletes the
+//     data file and the installer's record (<Windows>\imagecustom\hook.json
+//     of package imagecustom), so the image shows no hook installed; when the
+//     undo fails both stay, for an offline `hook remove`;
 //  5. reboots (NtShutdownSystem) if the list asked for it.
 //
-// Nothing waits without a bound: run waits at most ten minutes per program,
-// the original autochk an hour; nothing reads input.
+// Nothing waits without a bound: a run action's program gets
+// [Data.RunTimeout] seconds (default ten minutes) and is then ended, the
+// original autochk an hour (and is left running past that); nothing reads
+// input.
 //
 // The log is UTF-8 text, appended to at each run, one line per event, CRLF
 // line ends; STATUS is an NTSTATUS as 0x%08x:
@@ -77,6 +82,8 @@
 //	undo chain STATUS exit=STATUS             the original autochk run (STATUS_TIMEOUT 0x00000102 past its bound)
 //	undo bootexecute STATUS removed=N         bootexecute method
 //	undo pending-delete STATUS
+//	undo forget STATUS                        after a successful undo: the data file and the
+//	                                          installer's record (imagecustom\hook.json) deleted
 //	boothook end
 //
 // # Limits

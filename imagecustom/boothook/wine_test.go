@@ -2,108 +2,20 @@ package boothook
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/imagecustom/go-imagecustom/internal/testimg"
 )
 
-// Debian's Wine loaders: wine64 (package wine64) runs the amd64 hook, wine
-// (package wine32, i386 multiarch) the i386 one. They are not on PATH.
-const (
-	wine64Path = "/usr/lib/wine/wine64"
-	wine32Path = "/usr/lib/wine/wine"
-	wineserver = "/usr/lib/wine/wineserver"
-)
-
-// wineTimeout bounds one run of the hook under Wine; the hook itself must
-// finish well within it (it never waits without a bound).
-const wineTimeout = 2 * time.Minute
-
-// wineLoader returns the loader for arch, skipping (or failing, with
-// IMAGECUSTOM_ORACLES=require) when it is not installed.
-func wineLoader(t *testing.T, arch string) string {
-	t.Helper()
-	p, pkg := wine64Path, "wine64"
-	if arch == "x86" {
-		p, pkg = wine32Path, "wine32:i386 (dpkg --add-architecture i386)"
-	}
-	if os.Getenv(testimg.OraclesEnv) == "off" {
-		t.Skipf("Wine: %s=off", testimg.OraclesEnv)
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv(testimg.OraclesEnv) == "require" {
-			t.Fatalf("Wine loader %s (Debian package %s) is required but missing: %v", p, pkg, err)
-		}
-		t.Skipf("Wine loader %s (Debian package %s) not installed", p, pkg)
-	}
-	return p
-}
-
-// One Wine prefix for the whole test binary: wineboot takes seconds.
-var prefix struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if prefix.dir != "" {
-		cmd := exec.Command(wineserver, "-k")
-		cmd.Env = wineEnv(prefix.dir)
-		_ = cmd.Run()
-		os.RemoveAll(prefix.dir)
-	}
+	testimg.WineCleanup()
 	os.Exit(code)
-}
-
-func wineEnv(dir string) []string {
-	return append(os.Environ(), "WINEPREFIX="+dir, "WINEDEBUG=err+ntdll", "WINEDLLOVERRIDES=mscoree,mshtml=", "DISPLAY=")
-}
-
-func winePrefix(t *testing.T) string {
-	t.Helper()
-	prefix.once.Do(func() {
-		prefix.dir, prefix.err = os.MkdirTemp("", "boothook-wine-")
-		if prefix.err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, wine64Path, "wineboot", "-i")
-		cmd.Env = wineEnv(prefix.dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			prefix.err = err
-			t.Logf("wineboot: %s", out)
-		}
-		prefix.err = firstErr(prefix.err, wineWait(prefix.dir))
-	})
-	if prefix.err != nil {
-		t.Fatalf("Wine prefix: %v", prefix.err)
-	}
-	return prefix.dir
-}
-
-func firstErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
-// wineWait waits for the wineserver to exit, which flushes system.reg.
-func wineWait(dir string) error {
-	cmd := exec.Command(wineserver, "-w")
-	cmd.Env = wineEnv(dir)
-	return cmd.Run()
 }
 
 // hookTree is a Windows folder tree holding the hook installed by the
@@ -112,6 +24,7 @@ func wineWait(dir string) error {
 type hookTree struct {
 	root, sys32 string
 	hook, orig  []byte
+	wine        *testimg.Wine
 }
 
 func newTree(t *testing.T, arch, name string, data []byte) *hookTree {
@@ -141,38 +54,22 @@ func newTree(t *testing.T, arch, name string, data []byte) *hookTree {
 			t.Fatal(err)
 		}
 	}
+	// The installer's record, which the hook deletes once it is out.
+	if err := os.MkdirAll(filepath.Join(tr.root, "Windows", "imagecustom"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tr.root, "Windows", "imagecustom", "hook.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return tr
 }
 
-// run maps the tree as drive D: and runs D:\Windows\System32\<exe> * as
-// smss would, returning Wine's standard error.
+// run runs D:\Windows\System32\<exe> * as smss would, the tree mapped as
+// drive D:, and returns Wine's standard error.
 func (tr *hookTree) run(t *testing.T, arch, exe string) string {
 	t.Helper()
-	loader := wineLoader(t, arch)
-	dir := winePrefix(t)
-	link := filepath.Join(dir, "dosdevices", "d:")
-	os.Remove(link)
-	if err := os.Symlink(tr.root, link); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wineTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, loader, `D:\Windows\System32\`+exe, "*")
-	cmd.Env = wineEnv(dir)
-	cmd.Dir = tr.root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("the hook did not finish within %v under Wine", wineTimeout)
-	}
-	if err != nil {
-		t.Fatalf("wine: %v\n%s", err, stderr.Bytes())
-	}
-	if err := wineWait(dir); err != nil {
-		t.Fatal(err)
-	}
-	return stderr.String()
+	tr.wine = testimg.NewWine(t, arch)
+	return tr.wine.Run(t, tr.root, `D:\Windows\System32\`+exe, "*")
 }
 
 func (tr *hookTree) read(t *testing.T, rel string) []byte {
@@ -202,27 +99,9 @@ func (tr *hookTree) checkRestored(t *testing.T) {
 	if got := tr.read(t, "Windows/System32/imagecustom-hook.del"); !bytes.Equal(got, tr.hook) {
 		t.Errorf("imagecustom-hook.del is not the hook")
 	}
-}
-
-// regKey returns the lines of a key's section in Wine's system.reg.
-func regKey(t *testing.T, key string) []string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(winePrefix(t), "system.reg"))
-	if err != nil {
-		t.Fatal(err)
+	if tr.exists("Windows/System32/vmprep.dat") || tr.exists("Windows/imagecustom/hook.json") {
+		t.Errorf("the data file or the installer's record is still there")
 	}
-	head := "[" + strings.ReplaceAll(key, `\`, `\\`) + "]"
-	var out []string
-	in := false
-	for _, l := range strings.Split(string(b), "\n") {
-		switch {
-		case strings.HasPrefix(l, "["):
-			in = strings.HasPrefix(strings.ToLower(l), strings.ToLower(head)+" ")
-		case in && l != "" && !strings.HasPrefix(l, "#"):
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 func logLines(t *testing.T, tr *hookTree) []string {
@@ -246,7 +125,7 @@ func logLines(t *testing.T, tr *hookTree) []string {
 func TestWineActions(t *testing.T) {
 	for _, arch := range []string{"amd64", "x86"} {
 		t.Run(arch, func(t *testing.T) {
-			wineLoader(t, arch)
+			testimg.NewWine(t, arch)
 			tr := newTree(t, arch, "", exampleData(t))
 			stderr := tr.run(t, arch, "autochk.exe")
 			want := []string{
@@ -270,6 +149,7 @@ func TestWineActions(t *testing.T) {
 				`undo restore 0x00000000`,
 				`undo chain 0x00000000 exit=0x00000000`,
 				`undo pending-delete 0x00000000`,
+				`undo forget 0x00000000`,
 				`boothook end`,
 			}
 			if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
@@ -297,13 +177,13 @@ func TestWineActions(t *testing.T) {
 				`"Big"=hex(b):88,77,66,55,44,33,22,11`,
 				`"Paths"=str(7):"C:\\Program Files\0D:\\x\0"`,
 			}
-			if diff := cmp.Diff(wantKey, regKey(t, `System\ControlSet001\Control\ImagecustomTest`)); diff != "" {
+			if diff := cmp.Diff(wantKey, tr.wine.RegKey(t, `System\ControlSet001\Control\ImagecustomTest`)); diff != "" {
 				t.Errorf("Wine registry key (-want +got):\n%s", diff)
 			}
-			if got := regKey(t, `System\CurrentControlSet\Services\ImagecustomTest`); len(got) != 0 {
+			if got := tr.wine.RegKey(t, `System\CurrentControlSet\Services\ImagecustomTest`); len(got) != 0 {
 				t.Errorf("the deleted service key is still there: %q", got)
 			}
-			pfro := strings.Join(regKey(t, `System\CurrentControlSet\Control\Session Manager`), "\n")
+			pfro := strings.Join(tr.wine.RegKey(t, `System\CurrentControlSet\Control\Session Manager`), "\n")
 			if !strings.Contains(pfro, `"PendingFileRenameOperations"=str(7):`) ||
 				!strings.Contains(pfro, `\\??\\D:\\Windows\\System32\\imagecustom-hook.del\0\0`) {
 				t.Errorf("no pending delete of the renamed hook in Session Manager:\n%s", pfro)
@@ -331,7 +211,7 @@ func TestWineBadData(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wineLoader(t, "amd64")
+			testimg.NewWine(t, "amd64")
 			tr := newTree(t, "amd64", "", tt.data)
 			tr.run(t, "amd64", "autochk.exe")
 			want := []string{
@@ -340,6 +220,7 @@ func TestWineBadData(t *testing.T) {
 				`undo restore 0x00000000`,
 				`undo chain 0x00000000 exit=0x00000000`,
 				`undo pending-delete 0x00000000`,
+				`undo forget 0x00000000`,
 				`boothook end`,
 			}
 			if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
@@ -357,7 +238,7 @@ func TestWineBadData(t *testing.T) {
 // the hook removes that line (here set by its own first action) and leaves
 // autochk alone.
 func TestWineBootExecute(t *testing.T) {
-	wineLoader(t, "amd64")
+	testimg.NewWine(t, "amd64")
 	acts, err := Parse(strings.NewReader(`reg-set "HKLM\SYSTEM\ControlSet001\Control\Session Manager" BootExecute REG_MULTI_SZ "autocheck autochk *" "ichook extra" "autocheck other"`))
 	if err != nil {
 		t.Fatal(err)
@@ -373,16 +254,151 @@ func TestWineBootExecute(t *testing.T) {
 		`action 1 reg-set 0x00000000 ControlSet001\Control\Session Manager`,
 		`undo bootexecute 0x00000000 removed=1`,
 		`undo pending-delete 0x00000000`,
+		`undo forget 0x00000000`,
 		`boothook end`,
 	}
 	if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
 		t.Errorf("boot.log (-want +got):\n%s", diff)
 	}
-	sm := strings.Join(regKey(t, `System\ControlSet001\Control\Session Manager`), "\n")
+	sm := strings.Join(tr.wine.RegKey(t, `System\ControlSet001\Control\Session Manager`), "\n")
 	if !strings.Contains(sm, `"BootExecute"=str(7):"autocheck autochk *\0autocheck other\0"`) {
 		t.Errorf("BootExecute not as expected:\n%s", sm)
 	}
 	if got := tr.read(t, "Windows/System32/autochk.exe"); !bytes.Equal(got, tr.orig) {
 		t.Error("autochk.exe changed")
 	}
+	if tr.exists("Windows/imagecustom/hook.json") {
+		t.Error("the installer's record is still there")
+	}
+}
+
+// TestWineBackup: the backup name comes from the data file; without a
+// backup the hook stays in place rather than leave no autochk.exe, and keeps
+// the installer's record; run starts a native program and waits for it.
+func TestWineBackup(t *testing.T) {
+	testimg.NewWine(t, "amd64")
+	acts, err := Parse(strings.NewReader("run \\Windows\\System32\\tool.exe a \"b c\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := EncodeData(Data{Backup: "autochk.orig", Actions: acts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTree(t, "amd64", "", data)
+	for from, to := range map[string]string{DefaultBackup: "autochk.orig"} {
+		if err := os.Rename(filepath.Join(tr.sys32, from), filepath.Join(tr.sys32, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tr.sys32, "tool.exe"), tr.orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr := tr.run(t, "amd64", "autochk.exe")
+	want := []string{
+		`boothook 1 start image=\??\D:\Windows\System32\autochk.exe actions=1`,
+		`action 1 run 0x00000000 exit=0x00000000 \Windows\System32\tool.exe`,
+		`undo rename-self 0x00000000`,
+		`undo restore 0x00000000`,
+		`undo chain 0x00000000 exit=0x00000000`,
+		`undo pending-delete 0x00000000`,
+		`undo forget 0x00000000`,
+		`boothook end`,
+	}
+	if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
+		t.Errorf("boot.log (-want +got):\n%s", diff)
+	}
+	if n := strings.Count(stderr, "autochk stand-in"); n != 2 {
+		t.Errorf("the stand-in ran %d times, want 2 (run, then chain):\n%s", n, stderr)
+	}
+	if got := tr.read(t, "Windows/System32/autochk.exe"); !bytes.Equal(got, tr.orig) || tr.exists("Windows/System32/autochk.orig") {
+		t.Error("autochk.orig was not put back as autochk.exe")
+	}
+
+	// No backup at all: the hook keeps its place.
+	tr = newTree(t, "amd64", "", nil)
+	if err := os.Remove(filepath.Join(tr.sys32, DefaultBackup)); err != nil {
+		t.Fatal(err)
+	}
+	tr.run(t, "amd64", "autochk.exe")
+	want = []string{
+		`boothook 1 start image=\??\D:\Windows\System32\autochk.exe data=0xc0000034`,
+		`undo restore 0xc0000034`,
+		`boothook end`,
+	}
+	if diff := cmp.Diff(want, logLines(t, tr)); diff != "" {
+		t.Errorf("boot.log without a backup (-want +got):\n%s", diff)
+	}
+	if got := tr.read(t, "Windows/System32/autochk.exe"); !bytes.Equal(got, tr.hook) || !tr.exists("Windows/imagecustom/hook.json") {
+		t.Error("without a backup the hook or the record moved")
+	}
+}
+
+// hangSource is a native program that sleeps 30 s, then says "woke": the
+// hook must end it when its run timeout is past.
+const hangSource = `
+typedef struct { unsigned short Length, MaximumLength; unsigned short *Buffer; } US;
+__declspec(dllimport) long __stdcall NtDelayExecution(unsigned char, long long *);
+__declspec(dllimport) long __stdcall NtDisplayString(US *);
+__declspec(dllimport) long __stdcall NtTerminateProcess(void *, long);
+void __stdcall NtProcessStartup(void *p)
+{
+	static unsigned short w[] = {'w', 'o', 'k', 'e', '\n'};
+	US u = {sizeof w, sizeof w, w};
+	long long t = -30LL * 10000000;
+	(void)p;
+	NtDelayExecution(0, &t);
+	NtDisplayString(&u);
+	NtTerminateProcess((void *)-1, 0);
+}
+`
+
+// TestWineRunTimeout: a run action past the data file's timeout is ended,
+// logged with STATUS_TIMEOUT, and the hook goes on.
+func TestWineRunTimeout(t *testing.T) {
+	testimg.NewWine(t, "amd64")
+	gcc := testimg.Oracle(t, "x86_64-w64-mingw32-gcc")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "hang.c")
+	if err := os.WriteFile(src, []byte(hangSource), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hang := filepath.Join(dir, "hang.exe")
+	if out, err := exec.Command(gcc, "-O2", "-nostdlib", "-ffreestanding", "-Wl,--subsystem,native",
+		"-e", "NtProcessStartup", "-o", hang, src, "-lntdll").CombinedOutput(); err != nil {
+		t.Fatalf("mingw: %v\n%s", err, out)
+	}
+	acts, err := Parse(strings.NewReader("run \\Windows\\System32\\hang.exe\nsay after\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := EncodeData(Data{RunTimeout: 2, Actions: acts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTree(t, "amd64", "", data)
+	b, err := os.ReadFile(hang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tr.sys32, "hang.exe"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr := tr.run(t, "amd64", "autochk.exe")
+	lines := logLines(t, tr)
+	want := []string{
+		`boothook 1 start image=\??\D:\Windows\System32\autochk.exe actions=2`,
+		`action 1 run 0x00000102 exit=0x00000000 \Windows\System32\hang.exe`,
+		`action 2 say 0x00000000 after`,
+	}
+	if len(lines) < 3 {
+		t.Fatalf("boot.log: %q", lines)
+	}
+	if diff := cmp.Diff(want, lines[:3]); diff != "" {
+		t.Errorf("boot.log (-want +got):\n%s", diff)
+	}
+	if strings.Contains(stderr, `L"woke`) {
+		t.Error("the program past its timeout was not ended")
+	}
+	tr.checkRestored(t)
 }

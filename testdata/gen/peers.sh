@@ -100,12 +100,17 @@ if "$ic" customize --help >/dev/null 2>&1 && [ -f "$spec" ] && command -v virt-c
 		up+=(--mkdir "/$(dirname "$rel")" --upload "$f:/$rel")
 	done < <(find "$work/art" -type f -print0)
 	sed 's/CurrentControlSet/ControlSet001/g' "$work/art/registry.reg" >"$work/art.reg"
-	hook=$(sed -n 's/^ *exe: *//p' "$spec" | tr -d '"')
-	hook=$(cd "$(dirname "$spec")" && realpath "$hook")
+	# The hook and its data file as customize installs them (the demo spec
+	# runs our built-in hook with an action list), taken from a child disk.
+	"$ic" customize --quiet "$work/base.raw" --spec "$spec" --out "$work/hooked.vmdk" >/dev/null
+	"$ic" get "$work/hooked.vmdk" '\WINDOWS\system32\autochk.exe' "$work/hook.exe"
+	"$ic" get "$work/hooked.vmdk" '\WINDOWS\system32\vmprep.dat' "$work/vmprep.dat"
+	hook=$work/hook.exe
 	guestfs_job() {
 		virt-customize -q -a "$work/w.raw" "${up[@]}" \
 			--move /WINDOWS/system32/autochk.exe:/WINDOWS/system32/vmprep.cfg \
-			--upload "$hook:/WINDOWS/system32/autochk.exe" &&
+			--upload "$hook:/WINDOWS/system32/autochk.exe" \
+			--upload "$work/vmprep.dat:/WINDOWS/system32/vmprep.dat" &&
 			virt-win-reg --merge "$work/w.raw" "$work/art.reg"
 	}
 	a=$(best "$runs" "$reset_raw" "$ic" customize "$work/w.raw" --spec "$spec")

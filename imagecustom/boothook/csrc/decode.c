@@ -169,8 +169,6 @@ uint32_t bh_check(const uint8_t *b, uint32_t n)
 	if (count > BH_MAX_ACTIONS)
 		return 17;
 	bl = bh_rd16(b + 20);
-	if (bh_rd16(b + 22) != 0)
-		return 23;
 	if ((bl & 1) || bl > 510 || BH_HEADER + bl > n)
 		return 21;
 	if (!valid_backup(b + BH_HEADER, bl / 2))

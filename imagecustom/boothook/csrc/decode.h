@@ -15,6 +15,7 @@
 #define BH_MAX_STRING  4096u
 #define BH_MAX_BINARY  65536u
 #define BH_HEADER      24u
+/* Offset 22: the run timeout in seconds, 0 for the default. */
 
 enum bh_op {
 	BH_REG_SET = 1, BH_REG_DELETE, BH_COPY, BH_RENAME, BH_DELETE,

@@ -12,12 +12,13 @@
 #include "decode.h"
 
 #define PATH_MAX_UNITS  8192u
-#define RUN_TIMEOUT_S   600     /* a run action waits at most this long */
+#define RUN_TIMEOUT_S   600     /* a run action waits this long unless the data file says */
 #define CHAIN_TIMEOUT_S 3600    /* the original autochk, at most this long */
 #define MAX_KEY_DEPTH   32
 #define SELF_DELETED    L"imagecustom-hook.del"
 #define DATA_NAME       L"vmprep.dat"
 #define DEFAULT_BACKUP  L"vmprep.cfg"
+#define MANIFEST_NAME   L"imagecustom\\hook.json"
 
 /* The compiler may emit calls to these for struct copies and zeroing. */
 void *memset(void *d, int c, size_t n)
@@ -187,6 +188,7 @@ static wstr g_volume;   /* the volume's root, NT path without the trailing backs
 static WCHAR g_base[260];
 static uint32_t g_basen;
 static UNICODE_STRING g_cmdline;
+static uint32_t g_run_timeout = RUN_TIMEOUT_S;
 
 static uint8_t g_dat[BH_MAX_FILE + 1];
 static struct bh_action g_act;
@@ -423,8 +425,9 @@ static NTSTATUS do_write(const struct bh_action *a)
 }
 
 /* run starts image (NT path) with command line cmd and waits at most
- * timeout seconds; *exit gets its exit status. */
-static NTSTATUS run(wstr *image, UNICODE_STRING *cmd, uint32_t timeout, NTSTATUS *exit)
+ * timeout seconds, then, with end set, ends it; *exit gets its exit
+ * status. */
+static NTSTATUS run(wstr *image, UNICODE_STRING *cmd, uint32_t timeout, int end, NTSTATUS *exit)
 {
 	UNICODE_STRING img;
 	RTL_USER_PROCESS_PARAMETERS *pp = 0;
@@ -448,6 +451,12 @@ static NTSTATUS run(wstr *image, UNICODE_STRING *cmd, uint32_t timeout, NTSTATUS
 	NtResumeThread(info.ThreadHandle, 0);
 	t.QuadPart = -(int64_t)timeout * 10000000;
 	st = NtWaitForSingleObject(info.ProcessHandle, 0, &t);
+	if (st == STATUS_TIMEOUT && end) {
+		LARGE_INTEGER grace;
+		grace.QuadPart = -5LL * 10000000;
+		NtTerminateProcess(info.ProcessHandle, STATUS_TIMEOUT);
+		NtWaitForSingleObject(info.ProcessHandle, 0, &grace);
+	}
 	if (st == STATUS_SUCCESS &&
 	    NT_SUCCESS(NtQueryInformationProcess(info.ProcessHandle, ProcessBasicInformation, &pbi, sizeof pbi, 0)))
 		*exit = pbi.ExitStatus;
@@ -489,7 +498,7 @@ static NTSTATUS do_run(const struct bh_action *a, NTSTATUS *exit)
 	st = us_from(&cmd, &g_p2);
 	if (!NT_SUCCESS(st))
 		return st;
-	return run(&g_p1, &cmd, RUN_TIMEOUT_S, exit);
+	return run(&g_p1, &cmd, g_run_timeout, 1, exit);
 }
 
 static NTSTATUS say(const WCHAR *s, uint32_t n)
@@ -784,14 +793,18 @@ static NTSTATUS unbootexecute(uint32_t *removed)
 					break;
 				while (i < un && (kv->Data[2 * i] | kv->Data[2 * i + 1]))
 					i++;
-				for (uint32_t k = s; k < i; k++)
-					g_p2.b[k - s] = (WCHAR)(kv->Data[2 * k] | (kv->Data[2 * k + 1] << 8));
-				if (names_self(g_p2.b, i - s)) {
+				int self = 0;
+				if (i - s <= PATH_MAX_UNITS) { /* ours is short; a longer line is not */
+					for (uint32_t k = s; k < i; k++)
+						g_p2.b[k - s] = (WCHAR)(kv->Data[2 * k] | (kv->Data[2 * k + 1] << 8));
+					self = names_self(g_p2.b, i - s);
+				}
+				if (self) {
 					changed = 1;
 					(*removed)++;
 				} else {
-					for (uint32_t k = 0; k < i - s; k++)
-						w[o++] = g_p2.b[k];
+					for (uint32_t k = s; k < i; k++)
+						w[o++] = (WCHAR)(kv->Data[2 * k] | (kv->Data[2 * k + 1] << 8));
 					w[o++] = 0;
 				}
 				i++;
@@ -938,11 +951,36 @@ static int perform(uint32_t index, const struct bh_action *a)
 	return a->op == BH_REBOOT;
 }
 
+/* forget deletes the data file and the installer's record
+ * (<Windows>\imagecustom\hook.json, package imagecustom's), once the hook
+ * is out of the boot path: the image then shows no hook installed. */
+static int missing(NTSTATUS st)
+{
+	return st == STATUS_OBJECT_NAME_NOT_FOUND || st == STATUS_OBJECT_PATH_NOT_FOUND;
+}
+
+static NTSTATUS forget(void)
+{
+	NTSTATUS st, first = STATUS_SUCCESS;
+	ws_set(&g_p1, g_sys32.b, g_sys32.n);
+	ws_addz(&g_p1, L"\\" DATA_NAME);
+	st = do_delete(&g_p1);
+	if (!NT_SUCCESS(st) && !missing(st))
+		first = st;
+	ws_set(&g_p1, g_windir.b, g_windir.n);
+	ws_addz(&g_p1, L"\\" MANIFEST_NAME);
+	st = do_delete(&g_p1);
+	if (!NT_SUCCESS(st) && !missing(st) && NT_SUCCESS(first))
+		first = st;
+	return first;
+}
+
 /* undo takes the hook out of the boot path; it returns the exit status of
  * the original autochk when it ran it. */
 static NTSTATUS undo(const uint8_t *backup, uint32_t backup_units)
 {
 	NTSTATUS st, exit = 0;
+	int restored = 0;
 	if (eq_ci(g_base, g_basen, L"autochk.exe", 11)) {
 		HANDLE h;
 		/* The original must be there before we give up our name. */
@@ -972,8 +1010,9 @@ static NTSTATUS undo(const uint8_t *backup, uint32_t backup_units)
 		st = rename_path(&g_p2, &g_image, 0);
 		log_status("undo restore", st);
 		lend();
-		if (NT_SUCCESS(st)) {
-			st = run(&g_image, &g_cmdline, CHAIN_TIMEOUT_S, &exit);
+		restored = NT_SUCCESS(st);
+		if (restored) {
+			st = run(&g_image, &g_cmdline, CHAIN_TIMEOUT_S, 0, &exit);
 			log_status("undo chain", st);
 			lput(" exit=");
 			lhex((uint32_t)exit);
@@ -985,12 +1024,18 @@ static NTSTATUS undo(const uint8_t *backup, uint32_t backup_units)
 	} else {
 		uint32_t removed;
 		st = unbootexecute(&removed);
+		restored = NT_SUCCESS(st);
 		log_status("undo bootexecute", st);
 		lput(" removed=");
 		ldec(removed);
 		lend();
 		st = pending_delete(&g_image);
 		log_status("undo pending-delete", st);
+		lend();
+	}
+	if (restored) {
+		st = forget();
+		log_status("undo forget", st);
 		lend();
 	}
 	return exit;
@@ -1023,6 +1068,8 @@ void NTAPI NtProcessStartup(void *arg)
 		count = bh_rd32(g_dat + 16);
 		backup_units = bh_rd16(g_dat + 20) / 2;
 		backup = g_dat + BH_HEADER;
+		if (bh_rd16(g_dat + 22) != 0)
+			g_run_timeout = bh_rd16(g_dat + 22);
 		lput(" actions=");
 		ldec(count);
 	}
