@@ -130,7 +130,8 @@ func (v *Volume) attrList(f *file) ([]listEntry, error) {
 // extension record, when it is written) and rewrites the base record with
 // baseAttrs in place of its attributes (the list among them, updated) and
 // the link count links. A resident list is rewritten with the record; a
-// non-resident one is written to its clusters first, which must hold it.
+// non-resident one is written to new clusters first, and its old clusters
+// freed after the record: a crash leaves the old list or the new one.
 func (v *Volume) writeAttrList(f *file, entries []listEntry, baseAttrs [][]byte, links int) error {
 	list := f.rec.find(attrAttributeList, "")
 	if list == nil {
@@ -142,24 +143,27 @@ func (v *Volume) writeAttrList(f *file, entries []listEntry, baseAttrs [][]byte,
 		return err
 	}
 	var repl []byte
+	var oldRuns []run
 	if list.resident {
 		repl = encodeResident(attrAttributeList, "", list.instance, val, false)
 	} else {
-		if int64(len(val)) > list.allocSize {
-			return unsupported("MFT record %d: attribute list of %d bytes outgrows its %d allocated", f.rec.num, len(val), list.allocSize)
+		// The new list goes to new clusters, so that the base record's
+		// write switches from one whole list to the other.
+		hint := int64(0)
+		if len(list.runs) > 0 && list.runs[0].lcn != sparseLCN {
+			hint = list.runs[0].lcn
 		}
-		s, err := v.newStream(fmt.Sprintf("MFT record %d $ATTRIBUTE_LIST", f.rec.num), []*attribute{list})
+		runs, alloc, err := v.writeNewData(bytes.NewReader(val), int64(len(val)), hint)
 		if err != nil {
 			return err
 		}
-		padded := make([]byte, max(int64(len(val)), list.initSize))
-		copy(padded, val)
-		if err := s.writeAt(padded, 0); err != nil {
-			return err
-		}
-		repl = encodeNonResident(attrAttributeList, "", list.instance, list.runs, list.allocSize, int64(len(val)), int64(len(val)), 0)
+		oldRuns = list.runs
+		repl = encodeNonResident(attrAttributeList, "", list.instance, runs, alloc, int64(len(val)), int64(len(val)), 0)
 	}
-	return v.rewriteRecordLinks(f.rec, replaceAttr(tmp, attrAttributeList, "", repl), links)
+	if err := v.rewriteRecordLinks(f.rec, replaceAttr(tmp, attrAttributeList, "", repl), links); err != nil {
+		return err
+	}
+	return v.freeRuns(oldRuns)
 }
 
 // rewriteRecordLinks is rewriteRecord with the header's link count set to
@@ -789,13 +793,11 @@ func (v *Volume) writeWithList(f *file, attrs [][]byte) error {
 		entries = append(entries, listEntry{typ: p.a.typ, name: p.a.name, lowVCN: p.a.lowVCN, ref: baseRef, instance: p.a.instance})
 	}
 	// Pack the moved pieces into new extension records.
-	var created []*record
 	for len(moved) > 0 {
 		x, err := v.newExtensionRecord(f)
 		if err != nil {
 			return err
 		}
-		created = append(created, x)
 		left := capacity
 		var raws [][]byte
 		inst := uint16(0)

@@ -410,3 +410,26 @@ func TestAttrListCreate(t *testing.T) {
 	want["new.bin"] = sha256.Sum256(big)
 	agree(t, v, p, want)
 }
+
+// FuzzAttrList decodes arbitrary $ATTRIBUTE_LIST values; what decodes
+// encodes to a value that decodes the same.
+func FuzzAttrList(f *testing.F) {
+	f.Add(encodeAttrList([]listEntry{
+		{typ: attrStandardInformation, ref: 5 | 1<<48},
+		{typ: attrFileName, ref: 30 | 1<<48, instance: 3},
+		{typ: attrData, name: "WofCompressedData", lowVCN: 17, ref: 31 | 2<<48, instance: 1},
+	}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		entries, err := parseAttrList(b, 1, 0)
+		if err != nil {
+			return
+		}
+		again, err := parseAttrList(encodeAttrList(entries), 1, 0)
+		if err != nil {
+			t.Fatalf("re-encoded list does not parse: %v", err)
+		}
+		if len(again) != len(entries) {
+			t.Fatalf("%d entries, %d after re-encoding", len(entries), len(again))
+		}
+	})
+}

@@ -23,6 +23,15 @@
 // trusts stale index entries, assumes 4 KiB index blocks and caches
 // across writes; one set of parsers serves both directions here.
 //
+// Files whose attributes spill into extension records through an
+// $ATTRIBUTE_LIST (many hard links, as WinSxS makes; many fragments) are
+// removed, renamed and rewritten like others: the list is rewritten first
+// when attributes go (an attribute no list names is harmless), last when
+// they come (written to their record before the list names them), and a
+// file whose attributes outgrow its base record gets a list, with its run
+// list cut into extents in new extension records. $MFT's own data does not
+// get one here.
+//
 // System-compressed files (the Windows Overlay Filter's reparse tag
 // 0x80000017 and WofCompressedData stream, as Compact OS leaves them) read
 // as their content through this package's XPRESS Huffman and LZX chunk

@@ -50,6 +50,21 @@ mountpoint -q "$mnt"
 
 cp "$mnt/$sys32/config/SOFTWARE" "$work/SOFTWARE"
 hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SOFTWARE' "$work/SOFTWARE" "$work/filler.reg"
+# hivex leaves the base block's hive bins size (0x28) at the file size;
+# Windows keeps it at the file size less the 4 KiB base block. Set it so,
+# and the base block's checksum (0x1FC, XOR of its first 127 dwords).
+python3 - "$work/SOFTWARE" <<'PY'
+import os, struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+struct.pack_into("<I", b, 0x28, len(b) - 4096)
+x = 0
+for i in range(127):
+    x ^= struct.unpack_from("<I", b, 4 * i)[0]
+struct.pack_into("<I", b, 0x1FC, x)
+open(p, "wb").write(b)
+PY
+hivexget "$work/SOFTWARE" 'Filler\Key0399' Data >/dev/null
 # Free space as a checkerboard of single clusters: 2N one-cluster files,
 # the rest of the volume filled by a ballast file, then every other small
 # file removed; SOFTWARE, rewritten, can only go into those N holes.
@@ -61,7 +76,8 @@ hive = os.open(sys.argv[2], os.O_WRONLY | os.O_TRUNC)
 os.fsync(hive)
 d = sys.argv[3]
 os.mkdir(d)
-for i in range(2 * clusters):
+n = 2 * (clusters + 8)  # a few holes to spare for the metadata
+for i in range(n):
     with open(os.path.join(d, "%05d" % i), "wb") as f:
         f.write(b"\x55" * 4096)
 chunk = b"\x55" * (1 << 20)
@@ -75,9 +91,10 @@ with open(os.path.join(d, "ballast"), "wb", buffering=0) as f:
             if len(chunk) <= 4096:
                 break
             chunk = chunk[: len(chunk) // 2]
-for i in range(0, 2 * clusters, 2):
+for i in range(0, n, 2):
     os.unlink(os.path.join(d, "%05d" % i))
-os.pwrite(hive, data, 0)
+if os.pwrite(hive, data, 0) != len(data):
+    sys.exit("SOFTWARE: short write")
 os.fsync(hive)
 os.close(hive)
 shutil.rmtree(d)
