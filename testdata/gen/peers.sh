@@ -99,7 +99,8 @@ if "$ic" customize --help >/dev/null 2>&1 && [ -f "$spec" ] && command -v virt-c
 		case "$rel" in registry.reg | plan.txt) continue ;; esac
 		up+=(--mkdir "/$(dirname "$rel")" --upload "$f:/$rel")
 	done < <(find "$work/art" -type f -print0)
-	sed 's/CurrentControlSet/ControlSet001/g' "$work/art/registry.reg" >"$work/art.reg"
+	# virt-win-reg reads .reg text as UTF-8, not regedit's UTF-16.
+	iconv -f UTF-16 -t UTF-8 "$work/art/registry.reg" | sed -e '1s/^\xEF\xBB\xBF//' -e 's/CurrentControlSet/ControlSet001/g' >"$work/art.reg"
 	# The hook and its data file as customize installs them (the demo spec
 	# runs our built-in hook with an action list), taken from a child disk.
 	"$ic" customize --quiet "$work/base.raw" --spec "$spec" --out "$work/hooked.vmdk" >/dev/null
