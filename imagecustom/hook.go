@@ -39,6 +39,19 @@ const (
 	HookMethodBootExecute = "bootexecute"
 )
 
+// Designs of an autochk install, the values of [HookStatus.Design]: how
+// the original autochk.exe and the hook share out autochk.exe's MFT record.
+const (
+	// HookDesignInRecord writes the hook's bytes into autochk.exe's own
+	// MFT record and the original's bytes into a new file, the backup:
+	// for a file of one name (a Windows XP or a freshly installed volume).
+	HookDesignInRecord = "in-record"
+	// HookDesignRename renames the original's record to the backup name
+	// and writes the hook as a new autochk.exe: for a record with other
+	// names (Windows 10's WinSxS hard link), which so keep the original.
+	HookDesignRename = "rename"
+)
+
 // Default file names of [HookOptions].
 const (
 	DefaultHookBackupName = "vmprep.cfg"
@@ -98,6 +111,10 @@ type HookStatus struct {
 	// is kept; BackupSHA256 its content's hash as installed.
 	Backup       string `json:"backup,omitempty"`
 	BackupSHA256 string `json:"backup_sha256,omitempty"`
+	// Design is, for the autochk method, HookDesignInRecord or
+	// HookDesignRename (the original's MFT record renamed to Backup, so
+	// its hard links, such as WinSxS's, keep the original).
+	Design string `json:"design,omitempty"`
 	// Data is the data file's path, "" when none; DataSHA256 and DataSize
 	// describe the content written.
 	Data       string `json:"data,omitempty"`
@@ -133,6 +150,7 @@ type hookManifest struct {
 	HookSHA256  string           `json:"hook_sha256"`
 	HookSize    int64            `json:"hook_size"`
 	BackupName  string           `json:"backup_name,omitempty"` // autochk
+	Design      string           `json:"design,omitempty"`      // autochk: HookDesign*; "" (older records) is in-record
 	Original    *hookFileState   `json:"original,omitempty"`    // autochk: autochk.exe before
 	DataName    string           `json:"data_name,omitempty"`
 	DataSHA256  string           `json:"data_sha256,omitempty"`
@@ -145,6 +163,8 @@ type hookManifest struct {
 
 // hookFileState is the original autochk.exe as the install found it.
 type hookFileState struct {
+	Record     uint64    `json:"record,omitempty"` // its MFT record
+	Links      int       `json:"links,omitempty"`  // its names but 8.3 aliases, in every directory
 	SHA256     string    `json:"sha256"`
 	Size       int64     `json:"size"`
 	Attributes uint32    `json:"attributes"`
@@ -378,9 +398,19 @@ func parseHookManifest(b []byte) (*hookManifest, error) {
 		if m.Original == nil || !isHash(m.Original.SHA256) || strings.EqualFold(m.BackupName, autochkName) {
 			return nil, errors.New("no record of the original autochk.exe")
 		}
+		switch m.Design {
+		case "":
+			m.Design = HookDesignInRecord // written before the field was
+		case HookDesignInRecord, HookDesignRename:
+		default:
+			return nil, fmt.Errorf("unknown autochk design %q", m.Design)
+		}
 	case HookMethodBootExecute:
 		if strings.EqualFold(m.HookName, autochkName) {
 			return nil, errors.New("bootexecute method with hook autochk.exe")
+		}
+		if m.Design != "" {
+			return nil, fmt.Errorf("bootexecute method with autochk design %q", m.Design)
 		}
 		seen := map[string]bool{}
 		for _, s := range m.BootExecute {
@@ -555,13 +585,31 @@ const hookAttrMask = 0x10 | 0x200 | 0x400 | 0x800 | 0x4000 // directory, sparse,
 // Method autochk (the default, the seed's): the original
 // System32\autochk.exe goes to the backup name and the hook takes its
 // place, with the original's security descriptor (security id),
-// attributes and four time stamps. To make that exact, the hook's bytes
-// are written into autochk.exe's own MFT record (which keeps its names,
-// security id and attributes) and the original's bytes into a new file,
-// the backup, given the same security id, attributes (0x80, normal, when
-// the original has none) and times — for the volume, the same as the
-// seed's rename, and [RemoveHook] puts the bytes back into the same
-// record. The data file is written when given, and the volume's dirty
+// attributes and four time stamps, in one of two designs (recorded, and
+// reported as [HookStatus.Design]):
+//
+//   - [HookDesignRename], when autochk.exe's MFT record has other names —
+//     Windows 10 and later hard link it into the component store,
+//     Windows\WinSxS\amd64_microsoft-windows-autochk_…\autochk.exe
+//     (Microsoft, "Manage the Component Store", learn.microsoft.com
+//     dn251569: the component store's files are hard linked into the
+//     Windows folders; unverified here): the seed's own way. The
+//     original's record is renamed to the backup name, so it keeps its
+//     other names, security id, attributes and times, and the WinSxS
+//     name the original bytes; the hook is a new file, autochk.exe,
+//     given the original's security id, attributes (0x80, normal, when
+//     the original has none) and times. Writing into that record instead
+//     would make the component store's copy the hook — for good, once the
+//     hook's boot-time undo renames the backup back.
+//   - [HookDesignInRecord], for a record of one name (8.3 alias aside):
+//     the hook's bytes are written into autochk.exe's own MFT record
+//     (which keeps its name exactly, namespace included, its security id
+//     and attributes) and the original's bytes into a new file, the
+//     backup, given the same security id, attributes and times — for the
+//     volume, the same as the seed's rename, and [RemoveHook] puts the
+//     bytes back into the same record.
+//
+// The data file is written when given, and the volume's dirty
 // flag set, so that smss's default "autocheck autochk *" starts the hook
 // at the next boot (reference §1.3–1.4, [S3] KB160963; unverified here,
 // nothing boots Windows). A hook that chains to the original should
@@ -649,8 +697,13 @@ func planHook(v *ntfs.Volume, reg *Registry, p hookPaths, exe []byte, o HookOpti
 		if err != nil {
 			return nil, err
 		}
-		m.Original = &hookFileState{SHA256: sha256Hex(orig), Size: int64(len(orig)), Attributes: st.Attributes, SecurityID: st.SecurityID,
+		m.Original = &hookFileState{Record: st.Record, Links: hardLinks(st), SHA256: sha256Hex(orig), Size: int64(len(orig)),
+			Attributes: st.Attributes, SecurityID: st.SecurityID,
 			Created: st.Created, Modified: st.Modified, Changed: st.Changed, Accessed: st.Accessed}
+		m.Design = HookDesignInRecord
+		if m.Original.Links > 1 {
+			m.Design = HookDesignRename
+		}
 		if m.Original.SHA256 == m.HookSHA256 {
 			return nil, fmt.Errorf("%w: the hook is autochk.exe itself", ErrUnsafe)
 		}
@@ -716,6 +769,12 @@ func applyHook(v *ntfs.Volume, reg *Registry, p hookPaths, m *hookManifest, exe,
 		if sha256Hex(orig) != m.Original.SHA256 {
 			return fmt.Errorf("%w: %s changed while the hook was installed", ErrUnsafe, winPath(p.sys(autochkName)))
 		}
+		if m.Design == HookDesignRename {
+			if err := renameInHook(v, p, m, exe); err != nil {
+				return err
+			}
+			break
+		}
 		backup := p.sys(m.BackupName)
 		fo := &ntfs.FileOptions{Attributes: m.Original.Attributes &^ hookAttrMask, Time: m.Original.Modified}
 		if fo.Attributes == 0 {
@@ -763,6 +822,46 @@ func applyHook(v *ntfs.Volume, reg *Registry, p hookPaths, m *hookManifest, exe,
 	return writeHookManifest(v, p, m)
 }
 
+// renameInHook is the rename design of an autochk install: the original's
+// record (with all its names, security id, attributes and times) goes to
+// the backup name, and the hook is written as a new autochk.exe given the
+// original's security id, attributes and times.
+func renameInHook(v *ntfs.Volume, p hookPaths, m *hookManifest, exe []byte) error {
+	backup := p.sys(m.BackupName)
+	if err := v.Rename(p.sys(autochkName), backup, false); err != nil {
+		return err
+	}
+	if err := v.SetTimes(backup, m.Original.times()); err != nil {
+		return err
+	}
+	fo := &ntfs.FileOptions{Attributes: m.Original.Attributes &^ hookAttrMask, Time: m.Original.Modified}
+	if fo.Attributes == 0 {
+		fo.Attributes = fileAttrNormal // no attributes: zero would give the archive bit
+	}
+	if m.Original.SecurityID != 0 {
+		fo.SecurityFrom = backup
+	}
+	if err := v.WriteFile(p.sys(autochkName), exe, fo); err != nil {
+		return err
+	}
+	return v.SetTimes(p.sys(autochkName), m.Original.times())
+}
+
+// hardLinks counts the names of a file in every directory, an 8.3 alias
+// (DOS namespace) not counting: its hard links.
+func hardLinks(st *ntfs.FileStat) int {
+	n := 0
+	for _, name := range st.Names {
+		if name.Namespace != namespaceDOS {
+			n++
+		}
+	}
+	return n
+}
+
+// namespaceDOS is the $FILE_NAME namespace of an 8.3 alias ([ntfs.Name]).
+const namespaceDOS = 2
+
 // setBootExecute writes each control set's BootExecute: the installed
 // data, or with restore the original (deleting a value that was absent).
 func setBootExecute(reg *Registry, m *hookManifest, restore bool) error {
@@ -801,8 +900,35 @@ func writeHookManifest(v *ntfs.Volume, p hookPaths, m *hookManifest) error {
 // hookState is what is on the volume compared with a manifest.
 type hookState struct {
 	hookSum, backupSum string // "" when the file is missing
+	hookRec, backupRec uint64 // their MFT records (autochk), 0 when missing
 	valuesInstalled    bool   // every BootExecute as installed
 	valuesOriginal     bool   // every BootExecute as before
+}
+
+// fileRecord returns the MFT record of the file at p, 0 when there is none.
+func fileRecord(v *ntfs.Volume, p string) uint64 {
+	st, err := v.Stat(p)
+	if err != nil {
+		return 0
+	}
+	if fst, ok := st.Sys().(*ntfs.FileStat); ok {
+		return fst.Record
+	}
+	return 0
+}
+
+// autochkInstalled reports whether st is what an autochk install of m
+// left: the hook at autochk.exe, the original at the backup name — for
+// the rename design in the original's own MFT record, which keeps its
+// other names, and the hook in another.
+func (m *hookManifest) autochkInstalled(st hookState) bool {
+	if st.hookSum != m.HookSHA256 || st.backupSum != m.Original.SHA256 {
+		return false
+	}
+	if m.Design == HookDesignRename {
+		return st.hookRec != st.backupRec && (m.Original.Record == 0 || st.backupRec == m.Original.Record)
+	}
+	return true
 }
 
 func readHookState(v *ntfs.Volume, reg *Registry, p hookPaths, m *hookManifest) (hookState, error) {
@@ -815,6 +941,7 @@ func readHookState(v *ntfs.Volume, reg *Registry, p hookPaths, m *hookManifest) 
 		if st.backupSum, err = fileSum(v, p.sys(m.BackupName)); err != nil {
 			return st, err
 		}
+		st.hookRec, st.backupRec = fileRecord(v, p.sys(m.HookName)), fileRecord(v, p.sys(m.BackupName))
 		return st, nil
 	}
 	h, err := systemHive(reg)
@@ -858,7 +985,7 @@ func replaceHook(v *ntfs.Volume, reg *Registry, p hookPaths, m *hookManifest, ex
 	switch {
 	case st.hookSum != m.HookSHA256:
 		return refuse("%s is not the hook it installed", winPath(p.sys(m.HookName)))
-	case m.Method == HookMethodAutochk && st.backupSum != m.Original.SHA256:
+	case m.Method == HookMethodAutochk && !m.autochkInstalled(st):
 		return refuse("the original autochk.exe is not at %s as recorded", winPath(p.sys(m.BackupName)))
 	case m.Method == HookMethodBootExecute && !st.valuesInstalled:
 		return refuse("BootExecute is not as it left it")
@@ -933,7 +1060,7 @@ func ReadHookStatus(v *ntfs.Volume, reg *Registry) (*HookStatus, error) {
 	}
 	s.HookIntact = cur == m.HookSHA256
 	if m.Method == HookMethodAutochk {
-		s.Backup, s.BackupSHA256 = winPath(p.sys(m.BackupName)), m.Original.SHA256
+		s.Backup, s.BackupSHA256, s.Design = winPath(p.sys(m.BackupName)), m.Original.SHA256, m.Design
 		s.DirtyOurs = !m.DirtyBefore
 	}
 	if m.DataName != "" {
@@ -953,9 +1080,16 @@ func ReadHookStatus(v *ntfs.Volume, reg *Registry) (*HookStatus, error) {
 // file, the manifest and the folder the install created go, and the
 // dirty flag is set as it was before the install.
 //
-// For the autochk method the original's bytes go back into autochk.exe's
-// MFT record, which kept its names, security id and attributes, and its
-// times are set to those recorded.
+// For the autochk method's in-record design the original's bytes go back
+// into autochk.exe's MFT record, which kept its names, security id and
+// attributes, and its times are set to those recorded. For the rename
+// design the hook's file is deleted and the backup — the original's own
+// record, with its other names (WinSxS's), security id and attributes —
+// renamed back to autochk.exe and given its recorded times. That name
+// comes back as Windows writes a legal 8.3 name, in the Win32-and-DOS
+// namespace: a name another tool wrote in the POSIX namespace (ntfs-3g
+// does) is not given back in it. An install recorded before designs were
+// (no "design" in the manifest) is the in-record design.
 //
 // It returns the status of the hook removed. With no hook installed it
 // returns an error matching [ErrNoHook]. When the volume is not as the
@@ -992,14 +1126,14 @@ func RemoveHook(v *ntfs.Volume, reg *Registry) (*HookStatus, error) {
 	switch m.Method {
 	case HookMethodAutochk:
 		switch {
-		case st.hookSum == m.HookSHA256 && st.backupSum == m.Original.SHA256:
+		case m.autochkInstalled(st):
 			restoreFiles = true
 		case st.hookSum == m.Original.SHA256 && st.backupSum == "":
 			// The hook already renamed the original back.
 		default:
 			return nil, refuse("%s has sha256 %q and %s %q", winPath(p.sys(autochkName)), st.hookSum, winPath(p.sys(m.BackupName)), st.backupSum)
 		}
-		if restoreFiles {
+		if restoreFiles && m.Design == HookDesignInRecord {
 			if _, err := writableFile(v, p.sys(autochkName)); err != nil {
 				return nil, err
 			}
@@ -1018,6 +1152,18 @@ func RemoveHook(v *ntfs.Volume, reg *Registry) (*HookStatus, error) {
 	}
 	// Writes.
 	switch {
+	case restoreFiles && m.Design == HookDesignRename:
+		// The hook's own record goes; the original's record, renamed
+		// back, has its names, security id and attributes still.
+		if err := v.Remove(p.sys(autochkName)); err != nil {
+			return nil, err
+		}
+		if err := v.Rename(p.sys(m.BackupName), p.sys(autochkName), false); err != nil {
+			return nil, err
+		}
+		if err := v.SetTimes(p.sys(autochkName), m.Original.times()); err != nil {
+			return nil, err
+		}
 	case restoreFiles:
 		orig, err := readSmall(v, p.sys(m.BackupName), maxHookSize)
 		if err != nil {
@@ -1104,12 +1250,8 @@ func HookVolumeOptions(img *Image, index int) (*ntfs.Options, error) {
 	if err != nil || m == nil || m.Method != HookMethodAutochk || m.DirtyBefore {
 		return nil, nil
 	}
-	hookSum, err := fileSum(v, p.sys(autochkName))
-	if err != nil || hookSum != m.HookSHA256 {
-		return nil, nil
-	}
-	backupSum, err := fileSum(v, p.sys(m.BackupName))
-	if err != nil || backupSum != m.Original.SHA256 {
+	st, err := readHookState(v, nil, p, m)
+	if err != nil || !m.autochkInstalled(st) {
 		return nil, nil
 	}
 	return &ntfs.Options{AllowDirty: true}, nil
