@@ -271,3 +271,76 @@ func TestHookHardLinkedBootUndo(t *testing.T) {
 	}
 	hookCheckClean(t, image, "after the boot undo and remove")
 }
+
+// With the rename design the backup must be the original's own record:
+// a copy of its bytes put there instead (the WinSxS name no longer
+// shares it) is not as installed, so the dirty flag is not known to be
+// ours and RemoveHook itself refuses, writing nothing.
+func TestHookHardLinkedBackupReplaced(t *testing.T) {
+	disk := linksDisk()
+	image := testimg.Copy(t, disk.Name)
+	const sys = "Windows/System32/"
+	if err := withHookVolume(t, image, func(v *ntfs.Volume, reg *imagecustom.Registry, w *imagecustom.Windows) error {
+		_, err := imagecustom.InstallHook(v, reg, w, peFile(t, "hook-amd64.exe"), nil)
+		return err
+	}); err != nil {
+		t.Fatalf("InstallHook: %v", err)
+	}
+	if err := withHookVolume(t, image, func(v *ntfs.Volume, _ *imagecustom.Registry, _ *imagecustom.Windows) error {
+		if err := v.Remove(sys + "vmprep.cfg"); err != nil { // the WinSxS name keeps the record
+			return err
+		}
+		return v.WriteFile(sys+"vmprep.cfg", peFile(t, "autochk-amd64.exe"), nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	remove := func(v *ntfs.Volume, reg *imagecustom.Registry, _ *imagecustom.Windows) error {
+		_, err := imagecustom.RemoveHook(v, reg)
+		return err
+	}
+	if err := withHookVolume(t, image, remove); !errors.Is(err, ntfs.ErrUnsafe) {
+		t.Errorf("RemoveHook with the backup a copy: %v, want ntfs.ErrUnsafe (the dirty volume refused)", err)
+	}
+	before := fileSHA(t, image)
+	img, err := imagecustom.OpenRW(image, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	v, _, err := img.OpenNTFSRW(0, &ntfs.Options{AllowDirty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := imagecustom.OpenRegistry(v, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remove(v, reg, nil); !errors.Is(err, imagecustom.ErrUnsafe) {
+		t.Errorf("RemoveHook, forced open, with the backup a copy: %v, want ErrUnsafe", err)
+	}
+	if err := img.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if fileSHA(t, image) != before {
+		t.Error("the refused RemoveHook changed the image")
+	}
+}
+
+func BenchmarkInstallHookHardLinked(b *testing.B) {
+	image := testimg.Copy(b, linksDisk().Name)
+	hook := peFile(b, "hook-amd64.exe")
+	for b.Loop() {
+		img, err := imagecustom.OpenRW(image, &imagecustom.WriteOptions{DryRun: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = runHook(img, func(v *ntfs.Volume, reg *imagecustom.Registry, w *imagecustom.Windows) error {
+			_, err := imagecustom.InstallHook(v, reg, w, hook, &imagecustom.HookOptions{Data: []byte("reboot\r\n")})
+			return err
+		})
+		img.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -181,6 +181,7 @@ func (a *app) printHookStatus(st *imagecustom.HookStatus) {
 		fmt.Fprintf(w, "hook:        %s  %d bytes  sha256 %s%s\n", st.Hook, st.HookSize, st.HookSHA256, intact)
 		if st.Backup != "" {
 			fmt.Fprintf(w, "original:    %s  sha256 %s\n", st.Backup, st.BackupSHA256)
+			fmt.Fprintf(w, "design:      %s\n", st.Design)
 		}
 		if st.Data != "" {
 			fmt.Fprintf(w, "data:        %s  %d bytes  sha256 %s\n", st.Data, st.DataSize, st.DataSHA256)
