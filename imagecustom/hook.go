@@ -552,6 +552,32 @@ func writableFile(v *ntfs.Volume, p string) (*ntfs.FileStat, error) {
 	return fst, nil
 }
 
+// reparseWOF is IO_REPARSE_TAG_WOF, the Windows Overlay Filter's tag.
+const reparseWOF = 0x80000017
+
+// renamableFile returns the stat of p when it is a file that the rename
+// design can move whole though [writableFile] refuses to replace its
+// content: system-compressed (a WOF reparse point this package reads) or
+// NTFS-compressed, neither of which Windows opens as anything but the
+// file itself. Otherwise (a link, another reparse point, an encrypted
+// file, whose bytes this package cannot read) it returns nil.
+func renamableFile(v *ntfs.Volume, p string) *ntfs.FileStat {
+	st, err := v.Stat(p)
+	if err != nil || st.IsDir() {
+		return nil
+	}
+	fst, ok := st.Sys().(*ntfs.FileStat)
+	if !ok || fst.Reparse != nil && (fst.Reparse.Tag != reparseWOF || fst.System == nil || !fst.System.Supported) {
+		return nil
+	}
+	for _, str := range fst.Streams {
+		if str.Encrypted {
+			return nil
+		}
+	}
+	return fst
+}
+
 // mustNotExist refuses when p exists.
 func mustNotExist(v *ntfs.Volume, p, why string) error {
 	ok, err := exists(v, p)
@@ -588,7 +614,9 @@ const hookAttrMask = 0x10 | 0x200 | 0x400 | 0x800 | 0x4000 // directory, sparse,
 // attributes and four time stamps, in one of two designs (recorded, and
 // reported as [HookStatus.Design]):
 //
-//   - [HookDesignRename], when autochk.exe's MFT record has other names —
+//   - [HookDesignRename], when autochk.exe's MFT record has other names
+//     or its content cannot be replaced in place (system-compressed by
+//     WOF, as Compact OS leaves it, or NTFS-compressed) —
 //     Windows 10 and later hard link it into the component store,
 //     Windows\WinSxS\amd64_microsoft-windows-autochk_…\autochk.exe
 //     (Microsoft, "Manage the Component Store", learn.microsoft.com
@@ -690,8 +718,13 @@ func planHook(v *ntfs.Volume, reg *Registry, p hookPaths, exe []byte, o HookOpti
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s is missing: the autochk method replaces it (use the bootexecute method)", ErrUnsafe, winPath(p.sys(autochkName)))
 		}
+		inPlace := err == nil
 		if err != nil {
-			return nil, err
+			// Content that cannot be replaced in place (system- or
+			// NTFS-compressed) can still be renamed away whole.
+			if st = renamableFile(v, p.sys(autochkName)); st == nil {
+				return nil, err
+			}
 		}
 		orig, err := readSmall(v, p.sys(autochkName), maxHookSize)
 		if err != nil {
@@ -701,7 +734,7 @@ func planHook(v *ntfs.Volume, reg *Registry, p hookPaths, exe []byte, o HookOpti
 			Attributes: st.Attributes, SecurityID: st.SecurityID,
 			Created: st.Created, Modified: st.Modified, Changed: st.Changed, Accessed: st.Accessed}
 		m.Design = HookDesignInRecord
-		if m.Original.Links > 1 {
+		if m.Original.Links > 1 || !inPlace {
 			m.Design = HookDesignRename
 		}
 		if m.Original.SHA256 == m.HookSHA256 {

@@ -344,3 +344,97 @@ func BenchmarkInstallHookHardLinked(b *testing.B) {
 		}
 	}
 }
+
+// A system-compressed (WOF) autochk.exe, as Compact OS leaves it, cannot
+// take the hook's bytes in its record, but the rename design moves it
+// whole: linked into WinSxS or not, it comes back with its reparse point,
+// its compressed stream and its names. The fixture's compact.dll (WOF,
+// LZX, linked into WinSxS) is made autochk.exe for the test.
+func TestHookWOFAutochk(t *testing.T) {
+	const sys = "Windows/System32/"
+	for _, linked := range []bool{true, false} {
+		t.Run(fmt.Sprint("linked=", linked), func(t *testing.T) {
+			disk := linksDisk()
+			image := testimg.Copy(t, disk.Name)
+			err := withHookVolume(t, image, func(v *ntfs.Volume, _ *imagecustom.Registry, _ *imagecustom.Windows) error {
+				if err := v.Remove(sys + "autochk.exe"); err != nil { // WinSxS keeps the record
+					return err
+				}
+				if !linked { // and the WinSxS name of compact.dll goes too
+					ents, err := v.ReadDir("Windows/WinSxS")
+					if err != nil {
+						return err
+					}
+					for _, e := range ents {
+						if strings.HasPrefix(e.Name(), "amd64_microsoft-windows-compact_") {
+							if err := v.Remove("Windows/WinSxS/" + e.Name() + "/compact.dll"); err != nil {
+								return err
+							}
+						}
+					}
+				}
+				return v.Rename(sys+"compact.dll", sys+"autochk.exe", false)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := openSystem(t, image)
+			before := fileStat(t, v, sys+"autochk.exe")
+			if before.System == nil || (hardLinks(before.Names) > 1) != linked {
+				t.Fatalf("setup: autochk.exe %+v, want system-compressed, linked %v", before, linked)
+			}
+			orig, err := v.ReadFile(sys + "autochk.exe")
+			if err != nil {
+				t.Fatal(err)
+			}
+			stateBefore := autochkOf(t, image, "Windows")
+			sumsBefore := volumeSums(t, image)
+			hook := peFile(t, "hook-amd64.exe")
+			err = withHookVolume(t, image, func(v *ntfs.Volume, reg *imagecustom.Registry, w *imagecustom.Windows) error {
+				st, err := imagecustom.InstallHook(v, reg, w, hook, nil)
+				if err == nil && st.Design != imagecustom.HookDesignRename {
+					err = fmt.Errorf("design %q, want %q", st.Design, imagecustom.HookDesignRename)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatalf("InstallHook: %v", err)
+			}
+			hookCheckClean(t, image, "after install")
+			vol := testimg.Section(t, image, disk.System)
+			testimg.Run(t, "ntfsresize", "-i", "-f", vol)
+			v = openSystem(t, image)
+			bst, hst := fileStat(t, v, sys+"vmprep.cfg"), fileStat(t, v, sys+"autochk.exe")
+			if bst.Record != before.Record || bst.System == nil || hst.System != nil || hst.Reparse != nil || hst.SecurityID != before.SecurityID {
+				t.Errorf("after install: backup %+v, hook %+v", bst, hst)
+			}
+			if got := testimg.Run(t, "ntfscat", "-f", vol, "/"+sys+"autochk.exe"); !bytes.Equal(got, hook) {
+				t.Errorf("ntfscat autochk.exe: %d bytes, not the hook", len(got))
+			}
+			if got, err := v.ReadFile(sys + "vmprep.cfg"); err != nil || !bytes.Equal(got, orig) {
+				t.Errorf("backup: %d bytes, %v; not the original", len(got), err)
+			}
+			err = withHookVolume(t, image, func(v *ntfs.Volume, reg *imagecustom.Registry, _ *imagecustom.Windows) error {
+				_, err := imagecustom.RemoveHook(v, reg)
+				return err
+			})
+			if err != nil {
+				t.Fatalf("RemoveHook: %v", err)
+			}
+			hookCheckClean(t, image, "after remove")
+			vol = testimg.Section(t, image, disk.System)
+			testimg.Run(t, "ntfsresize", "-i", "-f", vol)
+			v = openSystem(t, image)
+			after := fileStat(t, v, sys+"autochk.exe")
+			if after.System == nil || after.Reparse == nil || after.Reparse.Tag != before.Reparse.Tag {
+				t.Errorf("after remove: autochk.exe not system-compressed: %+v", after)
+			}
+			if diff := cmp.Diff(restoredState(stateBefore, imagecustom.HookMethodAutochk, fileStat(t, v, "Windows/System32").Record), autochkOf(t, image, "Windows")); diff != "" {
+				t.Errorf("autochk.exe after remove (-before +after):\n%s", diff)
+			}
+			if diff := cmp.Diff(sumsBefore, volumeSums(t, image)); diff != "" {
+				t.Errorf("files after remove (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
