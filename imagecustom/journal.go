@@ -297,6 +297,11 @@ func parseJournal(jb []byte, jpath, image string) ([]*undoFile, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("imagecustom: %s: %s", jpath, fmt.Sprintf(format, args...))
 	}
+	if hdr := append(append([]byte(nil), journalMagic...), journalV2); len(jb) < len(hdr) && bytes.HasPrefix(hdr, jb) {
+		// Torn while it was being created: no host file is written before
+		// the header is durable, so there is nothing to undo.
+		return []*undoFile{}, nil
+	}
 	if len(jb) < len(journalMagic)+1 || !bytes.HasPrefix(jb, journalMagic) {
 		return nil, bad("not an undo journal")
 	}

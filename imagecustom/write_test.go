@@ -280,6 +280,16 @@ func TestJournalTornRecords(t *testing.T) {
 	if err != nil || len(files) != 2 {
 		t.Fatalf("parseJournal: %d files, %v", len(files), err)
 	}
+	// Cut inside its header, the journal was being created when the run
+	// stopped, before any host write: nothing to undo, and no error.
+	for cut := range len(journalMagic) + 1 {
+		if part, err := parseJournal(jb[:cut], JournalPath(path), path); err != nil || len(part) != 0 {
+			t.Fatalf("header cut at %d: %d files, %v", cut, len(part), err)
+		}
+	}
+	if _, err := parseJournal([]byte("IMAGECUSTOM-UNDX"), JournalPath(path), path); err == nil {
+		t.Error("a short file that is no journal's header was accepted")
+	}
 	for cut := len(journalMagic) + 1; cut < len(jb); cut += 1 + cut/7 {
 		part, err := parseJournal(jb[:cut], JournalPath(path), path)
 		if err != nil {

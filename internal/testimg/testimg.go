@@ -302,6 +302,7 @@ var packages = map[string]string{
 	"ntfsclone":     "ntfs-3g",
 	"ntfscp":        "ntfs-3g",
 	"ntfs-3g.probe": "ntfs-3g",
+	"ntfssecaudit":  "ntfs-3g",
 	"fls":           "sleuthkit",
 	"icat":          "sleuthkit",
 	"istat":         "sleuthkit",
