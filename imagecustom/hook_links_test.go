@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -437,4 +438,23 @@ func TestHookWOFAutochk(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hookRestoredLinks is what RemoveHook gives back of the linkState
+// before (win10real_customize_test.go) of a hard-linked autochk.exe:
+// itself, but for System32's name, which the rename design renames back
+// and so comes back in the Win32-and-DOS namespace (3) where ntfs-3g had
+// written it in the POSIX one (0) — see RemoveHook.
+func hookRestoredLinks(t *testing.T, v *ntfs.Volume, before linkState) linkState {
+	t.Helper()
+	from := fmt.Sprintf("%d/autochk.exe ns0", fileStat(t, v, "Windows/System32").Record)
+	names := append([]string(nil), before.Names...)
+	for i, n := range names {
+		if strings.EqualFold(n, from) {
+			names[i] = n[:len(n)-1] + "3"
+		}
+	}
+	sort.Strings(names)
+	before.Names = names
+	return before
 }
