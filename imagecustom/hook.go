@@ -44,7 +44,7 @@ const (
 const (
 	// HookDesignInRecord writes the hook's bytes into autochk.exe's own
 	// MFT record and the original's bytes into a new file, the backup:
-	// for a file of one name (a Windows XP or a freshly installed volume).
+	// for a file of one name (8.3 alias aside), as on Windows XP.
 	HookDesignInRecord = "in-record"
 	// HookDesignRename renames the original's record to the backup name
 	// and writes the hook as a new autochk.exe: for a record with other
