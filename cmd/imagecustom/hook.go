@@ -121,15 +121,11 @@ func (a *app) hookStatusCommand() *cobra.Command {
 		Short: "Show the boot hook installed, if any",
 		Args:  exactArgs(1, "IMAGE"),
 		RunE: runE(func(_ *cobra.Command, args []string) error {
-			img, v, err := vf.openVolume(args[0])
+			img, v, reg, err := vf.openRegistry(args[0])
 			if err != nil {
 				return err
 			}
 			defer img.Close()
-			reg, err := imagecustom.OpenRegistry(v, "")
-			if err != nil {
-				return err
-			}
 			st, err := imagecustom.ReadHookStatus(v, reg)
 			if err != nil {
 				return err
