@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,80 +167,30 @@ func TestKilledCustomizeRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20 killed runs")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	d := testimg.WinXP()
-	want := fileSum(t, testimg.Path(t, d.Name))
 	spec := demoSpec(t)
-	customize := func(image string) *exec.Cmd {
-		cmd := exec.Command(exe, "customize", "--quiet", image, "--spec", spec)
-		cmd.Env = append(os.Environ(), "IMAGECUSTOM_TEST_MAIN=1")
-		return cmd
-	}
-	image := testimg.Copy(t, d.Name)
-	start := time.Now()
-	if out, err := customize(image).CombinedOutput(); err != nil {
-		t.Fatalf("customize: %v\n%s", err, out)
-	}
-	full := time.Since(start)
-	t.Logf("a full customize takes %v", full)
-
-	r := rand.New(rand.NewPCG(11, 12))
-	var recovered, untouched, finished int
-	image = testimg.Copy(t, d.Name)
-	for trial := 0; trial < 20; trial++ {
-		cmd := customize(image)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		delay := time.Duration(r.Int64N(int64(full)))
-		if trial < 3 {
-			delay = time.Duration(trial) * 10 * time.Millisecond
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(delay):
-			cmd.Process.Kill()
-			<-done
-		}
-		_, statErr := os.Stat(imagecustom.JournalPath(image))
-		if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
-			t.Fatal(statErr)
-		}
-		if statErr == nil {
-			recovered++
-			if code, _, _ := runCLI(t, "customize", image, "--spec", spec); code != exitRefused {
-				t.Fatalf("trial %d: customize with a pending journal exited %d, want %d", trial, code, exitRefused)
+	c := killTrials{
+		args:   func(image string) []string { return []string{"customize", "--quiet", image, "--spec", spec} },
+		fresh:  copyOf(t, d.Name),
+		want:   fileSum(t, testimg.Path(t, d.Name)),
+		trials: 20,
+		seed:   11,
+		delay: func(r *rand.Rand, full time.Duration, trial int) time.Duration {
+			if trial < 3 {
+				return time.Duration(trial) * 10 * time.Millisecond
 			}
-			if code, out, errOut := runCLI(t, "recover", image); code != exitOK {
-				t.Fatalf("trial %d: recover: %d %s %s", trial, code, out, errOut)
+			// The writes come after the plan and the probe.
+			return full/5 + time.Duration(r.Int64N(int64(full)*4/5))
+		},
+		refused: func(image string) []string { return []string{"customize", image, "--spec", spec} },
+		committed: func(t *testing.T, trial int, image string) {
+			if code, out, _ := runCLI(t, "cat", image, `\Sysprep\sysprep.inf`); code != exitOK || !strings.Contains(out, "DEMO-XP01") {
+				t.Fatalf("trial %d: the image changed without a journal and holds no sysprep.inf", trial)
 			}
-		}
-		if fileSum(t, image) == want {
-			if statErr != nil {
-				untouched++
-			}
-			continue
-		}
-		if statErr == nil {
-			t.Fatalf("trial %d (killed after %v): the recovered image differs from the original", trial, delay)
-		}
-		finished++
-		if code, out, _ := runCLI(t, "cat", image, `\Sysprep\sysprep.inf`); code != exitOK || !strings.Contains(out, "DEMO-XP01") {
-			t.Fatalf("trial %d: the image changed without a journal and holds no sysprep.inf", trial)
-		}
-		if code, out, errOut := runCLI(t, "fsck", image); code != exitOK {
-			t.Fatalf("trial %d: fsck after a committed customize: %s %s", trial, out, errOut)
-		}
-		os.Remove(image)
-		image = testimg.Copy(t, d.Name)
-	}
-	t.Logf("20 kills: %d recovered from the journal, %d before any write, %d after the commit", recovered, untouched, finished)
-	if recovered == 0 {
+			fsckClean(t, trial, image)
+		},
+	}.run(t)
+	if c.recovered == 0 {
 		t.Error("no kill landed while the journal was in use: the test proves nothing")
 	}
 }

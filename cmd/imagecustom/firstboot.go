@@ -70,15 +70,11 @@ func (a *app) firstbootListCommand() *cobra.Command {
 		Short: "List the queued first-boot commands (and those that ran), with the runner's log",
 		Args:  exactArgs(1, "IMAGE"),
 		RunE: runE(func(_ *cobra.Command, args []string) error {
-			img, v, err := vf.openVolume(args[0])
+			img, v, reg, err := vf.openRegistry(args[0])
 			if err != nil {
 				return err
 			}
 			defer img.Close()
-			reg, err := imagecustom.OpenRegistry(v, "")
-			if err != nil {
-				return err
-			}
 			cmds, err := imagecustom.FirstBootCommands(v, reg)
 			if err != nil {
 				return err

@@ -121,15 +121,11 @@ func (a *app) hookStatusCommand() *cobra.Command {
 		Short: "Show the boot hook installed, if any",
 		Args:  exactArgs(1, "IMAGE"),
 		RunE: runE(func(_ *cobra.Command, args []string) error {
-			img, v, err := vf.openVolume(args[0])
+			img, v, reg, err := vf.openRegistry(args[0])
 			if err != nil {
 				return err
 			}
 			defer img.Close()
-			reg, err := imagecustom.OpenRegistry(v, "")
-			if err != nil {
-				return err
-			}
 			st, err := imagecustom.ReadHookStatus(v, reg)
 			if err != nil {
 				return err
@@ -213,13 +209,7 @@ type hookTarget struct {
 // install set does not stop remove), and fn gets the registry and the
 // Windows install too; the hives fn changed are saved before the commit.
 func (a *app) writeHook(image string, wf *writeFlags, verb string, fn func(h *hookTarget) (*imagecustom.HookStatus, error)) error {
-	if wf.out != "" && wf.dryRun {
-		return usagef("--dry-run writes nothing, not even a child disk: use --dry-run or --out, not both")
-	}
-	if wf.partition < 0 {
-		return usagef("--partition %d: partitions are numbered from 1", wf.partition)
-	}
-	img, err := imagecustom.OpenRW(image, &imagecustom.WriteOptions{DryRun: wf.dryRun, Child: wf.out})
+	img, err := wf.openImage(image)
 	if err != nil {
 		return err
 	}

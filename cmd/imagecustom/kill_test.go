@@ -46,6 +46,123 @@ func fileSum(t *testing.T, path string) [32]byte {
 	return s
 }
 
+// killTrials is the kill-and-recover test of one writing command: it runs
+// the command once to time it, then trials times in a child process on a
+// copy of the original image, killed (SIGKILL) after delay. After every
+// kill the image must be byte-identical to the original (after recover
+// when a journal was left, while which refused must be refused), or,
+// when no journal is left and the image changed, the command committed:
+// committed checks that image (what it holds, fsck).
+type killTrials struct {
+	args   func(image string) []string // the command line, without the program
+	fresh  func() string               // a new copy of the original image
+	want   [32]byte                    // the original image's sha256
+	trials int
+	seed   uint64
+	// delay is how long after its start trial is killed, in a run that
+	// takes full without a kill.
+	delay func(r *rand.Rand, full time.Duration, trial int) time.Duration
+	// refused, when set, is a writing command line that must exit 3 while
+	// the journal is pending.
+	refused   func(image string) []string
+	committed func(t *testing.T, trial int, image string)
+}
+
+// killCounts is what became of the kills: recovered from a journal, killed
+// before any write, or after the commit.
+type killCounts struct {
+	full                           time.Duration // a run without a kill
+	recovered, untouched, finished int
+}
+
+func (k killTrials) run(t *testing.T) killCounts {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	command := func(image string) *exec.Cmd {
+		cmd := exec.Command(exe, k.args(image)...)
+		cmd.Env = append(os.Environ(), "IMAGECUSTOM_TEST_MAIN=1")
+		return cmd
+	}
+	var c killCounts
+	image := k.fresh()
+	start := time.Now()
+	if out, err := command(image).CombinedOutput(); err != nil {
+		t.Fatalf("%q: %v\n%s", k.args(image), err, out)
+	}
+	c.full = time.Since(start)
+	os.Remove(image)
+	r := rand.New(rand.NewPCG(k.seed, 1))
+	// A recovered image is the original again: the next trial reuses it.
+	image = k.fresh()
+	for trial := range k.trials {
+		cmd := command(image)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := k.delay(r, c.full, trial)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var exitErr error
+		select {
+		case exitErr = <-done:
+		case <-time.After(delay):
+			cmd.Process.Kill()
+			exitErr = <-done
+		}
+		_, statErr := os.Stat(imagecustom.JournalPath(image))
+		if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
+			t.Fatal(statErr)
+		}
+		if statErr == nil {
+			c.recovered++
+			if k.refused != nil {
+				if code, _, _ := runCLI(t, k.refused(image)...); code != exitRefused {
+					t.Fatalf("trial %d: %q with a pending journal exited %d, want %d", trial, k.refused(image), code, exitRefused)
+				}
+			}
+			if code, out, errOut := runCLI(t, "recover", image); code != exitOK {
+				t.Fatalf("trial %d: recover: %d %s %s", trial, code, out, errOut)
+			}
+		}
+		if fileSum(t, image) == k.want {
+			if statErr != nil {
+				c.untouched++
+			}
+			continue
+		}
+		// No journal and a changed image: the command committed (removing
+		// the journal is its commit point), whether or not the process
+		// lived to exit.
+		if statErr == nil {
+			t.Fatalf("trial %d (killed after %v): the recovered image differs from the original", trial, delay)
+		}
+		c.finished++
+		t.Logf("trial %d (killed after %v, exit %v): committed", trial, delay, exitErr)
+		k.committed(t, trial, image)
+		os.Remove(image)
+		image = k.fresh()
+	}
+	t.Logf("a run takes %v; %d kills: %d recovered from the journal, %d before any write, %d after the commit",
+		c.full, k.trials, c.recovered, c.untouched, c.finished)
+	return c
+}
+
+// copyOf returns a fresh function giving private copies of fixture name.
+func copyOf(t *testing.T, name string) func() string {
+	return func() string { return testimg.Copy(t, name) }
+}
+
+// fsckClean fails the test when fsck finds problems in image.
+func fsckClean(t *testing.T, trial int, image string) {
+	t.Helper()
+	if code, out, errOut := runCLI(t, "fsck", image); code != exitOK {
+		t.Fatalf("trial %d: fsck after the commit: %s %s", trial, out, errOut)
+	}
+}
+
 // TestKilledPutRecovers starts "put" of a 200 MB file into a copy of the
 // Windows 10 fixture in a child process and kills it (SIGKILL) at random
 // moments over the run. Every time, the image is afterwards byte-identical
@@ -55,13 +172,7 @@ func TestKilledPutRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("200 MB writes, 20 times")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	d := testimg.Win10()
-	orig := testimg.Path(t, d.Name)
-	want := fileSum(t, orig)
 	local := filepath.Join(t.TempDir(), "payload.bin")
 	r := rand.New(rand.NewChaCha8([32]byte{1}))
 	payload := make([]byte, 200<<20)
@@ -77,81 +188,29 @@ func TestKilledPutRecovers(t *testing.T) {
 	payloadSum := sha256.Sum256(payload)
 	payload = nil
 
-	put := func(image string) *exec.Cmd {
-		cmd := exec.Command(exe, "put", image, local, "/payload.bin")
-		cmd.Env = append(os.Environ(), "IMAGECUSTOM_TEST_MAIN=1")
-		return cmd
-	}
-	// One full run to time it.
-	image := testimg.Copy(t, d.Name)
-	start := time.Now()
-	if out, err := put(image).CombinedOutput(); err != nil {
-		t.Fatalf("put: %v\n%s", err, out)
-	}
-	full := time.Since(start)
-	t.Logf("a full put takes %v", full)
-
-	var recovered, untouched, finished int
-	// A recovered image is the original again: the next trial reuses it.
-	image = testimg.Copy(t, d.Name)
-	for trial := 0; trial < 20; trial++ {
-		cmd := put(image)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+	c := killTrials{
+		args:   func(image string) []string { return []string{"put", image, local, "/payload.bin"} },
+		fresh:  copyOf(t, d.Name),
+		want:   fileSum(t, testimg.Path(t, d.Name)),
+		trials: 20,
+		seed:   1,
 		// Spread the kills over the run, a few in its first moments.
-		delay := time.Duration(r.Int64N(int64(full) * 9 / 10))
-		if trial < 3 {
-			delay = time.Duration(trial) * 20 * time.Millisecond
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var exitErr error
-		select {
-		case exitErr = <-done:
-		case <-time.After(delay):
-			cmd.Process.Kill()
-			exitErr = <-done
-		}
-		_, statErr := os.Stat(imagecustom.JournalPath(image))
-		if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
-			t.Fatal(statErr)
-		}
-		if statErr == nil {
-			recovered++
-			if code, _, _ := runCLI(t, "put", image, local, "/x"); code != exitRefused {
-				t.Fatalf("trial %d: a write with a pending journal exited %d, want %d", trial, code, exitRefused)
+		delay: func(r *rand.Rand, full time.Duration, trial int) time.Duration {
+			if trial < 3 {
+				return time.Duration(trial) * 20 * time.Millisecond
 			}
-			if code, out, errOut := runCLI(t, "recover", image); code != exitOK {
-				t.Fatalf("trial %d: recover: %d %s %s", trial, code, out, errOut)
+			return time.Duration(r.Int64N(int64(full) * 9 / 10))
+		},
+		refused: func(image string) []string { return []string{"put", image, local, "/x"} },
+		committed: func(t *testing.T, trial int, image string) {
+			code, out, errOut := runCLI(t, "cat", image, "/payload.bin")
+			if code != exitOK || sha256.Sum256([]byte(out)) != payloadSum {
+				t.Fatalf("trial %d: the image changed without a journal, and the file reads back wrong: exit %d %s", trial, code, errOut)
 			}
-		}
-		if fileSum(t, image) == want {
-			if statErr != nil {
-				untouched++
-			}
-			continue
-		}
-		// No journal and a changed image: the put committed (removing the
-		// journal is its commit point), whether or not the process lived
-		// to exit.
-		if statErr == nil {
-			t.Fatalf("trial %d (killed after %v): the recovered image differs from the original", trial, delay)
-		}
-		finished++
-		code, out, errOut := runCLI(t, "cat", image, "/payload.bin")
-		if code != exitOK || sha256.Sum256([]byte(out)) != payloadSum {
-			t.Fatalf("trial %d (killed after %v, exit %v): the image changed without a journal, and the file reads back wrong: exit %d %s",
-				trial, delay, exitErr, code, errOut)
-		}
-		if code, out, errOut := runCLI(t, "fsck", image); code != exitOK {
-			t.Fatalf("trial %d: fsck after a committed put: %s %s", trial, out, errOut)
-		}
-		os.Remove(image)
-		image = testimg.Copy(t, d.Name)
-	}
-	t.Logf("20 kills: %d recovered from the journal, %d before any write, %d after the put committed", recovered, untouched, finished)
-	if recovered == 0 {
+			fsckClean(t, trial, image)
+		},
+	}.run(t)
+	if c.recovered == 0 {
 		t.Error("no kill landed while the journal was in use: the test proves nothing")
 	}
 }
@@ -166,90 +225,39 @@ func TestKilledUserPasswdRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20 runs of user passwd")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := testimg.Win10()
-	master := testimg.Copy(t, d.Name)
+	master := testimg.Copy(t, testimg.Win10().Name)
 	keyImage(t, master, sam.AES)
-	want := fileSum(t, master)
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(pwFile, []byte("killed mid-write"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fresh := func() string {
-		p := filepath.Join(t.TempDir(), "win10.raw")
-		if out, err := exec.Command("cp", "--sparse=always", master, p).CombinedOutput(); err != nil {
-			t.Fatalf("cp: %v %s", err, out)
-		}
-		return p
-	}
-	passwd := func(image string) *exec.Cmd {
-		cmd := exec.Command(exe, "user", "passwd", image, "Administrator", "--password-file", pwFile)
-		cmd.Env = append(os.Environ(), "IMAGECUSTOM_TEST_MAIN=1")
-		return cmd
-	}
-	image := fresh()
-	start := time.Now()
-	if out, err := passwd(image).CombinedOutput(); err != nil {
-		t.Fatalf("user passwd: %v\n%s", err, out)
-	}
-	full := time.Since(start)
-	t.Logf("a full user passwd takes %v", full)
-
-	r := rand.New(rand.NewChaCha8([32]byte{2}))
-	var recovered, untouched, finished int
-	image = fresh()
-	for trial := 0; trial < 20; trial++ {
-		cmd := passwd(image)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		delay := full*4/10 + time.Duration(r.Int64N(int64(full)*55/100))
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(delay):
-			cmd.Process.Kill()
-			<-done
-		}
-		_, statErr := os.Stat(imagecustom.JournalPath(image))
-		if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
-			t.Fatal(statErr)
-		}
-		if statErr == nil {
-			recovered++
-			if code, _, _ := runCLI(t, "user", "enable", image, "Administrator"); code != exitRefused {
-				t.Fatalf("trial %d: a write with a pending journal exited %d, want %d", trial, code, exitRefused)
+	c := killTrials{
+		args: func(image string) []string {
+			return []string{"user", "passwd", image, "Administrator", "--password-file", pwFile}
+		},
+		fresh: func() string {
+			p := filepath.Join(t.TempDir(), "win10.raw")
+			if out, err := exec.Command("cp", "--sparse=always", master, p).CombinedOutput(); err != nil {
+				t.Fatalf("cp: %v %s", err, out)
 			}
-			if code, out, errOut := runCLI(t, "recover", image); code != exitOK {
-				t.Fatalf("trial %d: recover: %d %s %s", trial, code, out, errOut)
+			return p
+		},
+		want:   fileSum(t, master),
+		trials: 20,
+		seed:   2,
+		delay: func(r *rand.Rand, full time.Duration, _ int) time.Duration {
+			return full*4/10 + time.Duration(r.Int64N(int64(full)*55/100))
+		},
+		refused: func(image string) []string { return []string{"user", "enable", image, "Administrator"} },
+		committed: func(t *testing.T, trial int, image string) {
+			code, out, errOut := runCLI(t, "--json", "user", "list", image)
+			if code != exitOK || !strings.Contains(out, `"password": "set"`) {
+				t.Fatalf("trial %d: the image changed without a journal, and the password did not take: %d %s %s", trial, code, out, errOut)
 			}
-		}
-		if fileSum(t, image) == want {
-			if statErr != nil {
-				untouched++
-			}
-			continue
-		}
-		if statErr == nil {
-			t.Fatalf("trial %d (killed after %v): the recovered image differs from the original", trial, delay)
-		}
-		finished++
-		code, out, errOut := runCLI(t, "--json", "user", "list", image)
-		if code != exitOK || !strings.Contains(out, `"password": "set"`) {
-			t.Fatalf("trial %d: the image changed without a journal, and the password did not take: %d %s %s", trial, code, out, errOut)
-		}
-		if code, out, errOut := runCLI(t, "fsck", image); code != exitOK {
-			t.Fatalf("trial %d: fsck after a committed passwd: %s %s", trial, out, errOut)
-		}
-		os.Remove(image)
-		image = fresh()
-	}
-	t.Logf("20 kills: %d recovered from the journal, %d before any write, %d after the passwd committed", recovered, untouched, finished)
-	if recovered+finished == 0 {
+			fsckClean(t, trial, image)
+		},
+	}.run(t)
+	if c.recovered+c.finished == 0 {
 		t.Error("no kill landed after the writes began: the test proves nothing")
 	}
 }

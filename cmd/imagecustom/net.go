@@ -26,15 +26,11 @@ func (a *app) netListCommand() *cobra.Command {
 		Short: "List the network adapters: GUID, number, driver, PCI location, TCP/IP settings",
 		Args:  exactArgs(1, "IMAGE"),
 		RunE: runE(func(_ *cobra.Command, args []string) error {
-			img, v, err := vf.openVolume(args[0])
+			img, _, reg, err := vf.openRegistry(args[0])
 			if err != nil {
 				return err
 			}
 			defer img.Close()
-			reg, err := imagecustom.OpenRegistry(v, "")
-			if err != nil {
-				return err
-			}
 			as, err := imagecustom.Adapters(reg)
 			if err != nil {
 				return err

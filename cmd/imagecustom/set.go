@@ -28,13 +28,7 @@ type settingsFunc func(v *ntfs.Volume, reg *imagecustom.Registry, w *imagecustom
 // (journal, --dry-run, --out), then prints the values changed. An
 // invalid setting is a usage error.
 func (a *app) writeSettings(image string, wf *writeFlags, fn settingsFunc) error {
-	if wf.out != "" && wf.dryRun {
-		return usagef("--dry-run writes nothing, not even a child disk: use --dry-run or --out, not both")
-	}
-	if wf.partition < 0 {
-		return usagef("--partition %d: partitions are numbered from 1", wf.partition)
-	}
-	img, err := imagecustom.OpenRW(image, &imagecustom.WriteOptions{DryRun: wf.dryRun, Child: wf.out})
+	img, err := wf.openImage(image)
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -186,70 +184,24 @@ func TestKilledSettingsRecover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a dozen runs of a child process")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	d := testimg.WinXP()
-	want := fileSum(t, testimg.Path(t, d.Name))
-	set := func(image string) *exec.Cmd {
-		cmd := exec.Command(exe, "set", "hostname", image, "KILLED-01")
-		cmd.Env = append(os.Environ(), "IMAGECUSTOM_TEST_MAIN=1")
-		return cmd
-	}
-	image := testimg.Copy(t, d.Name)
-	start := time.Now()
-	if out, err := set(image).CombinedOutput(); err != nil {
-		t.Fatalf("set hostname: %v\n%s", err, out)
-	}
-	full := time.Since(start)
-	r := rand.New(rand.NewChaCha8([32]byte{13}))
-	var recovered, untouched, finished int
-	image = testimg.Copy(t, d.Name)
-	for trial := 0; trial < 12; trial++ {
-		cmd := set(image)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		delay := full/3 + time.Duration(r.Int64N(int64(full)*2/3))
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(delay):
-			cmd.Process.Kill()
-			<-done
-		}
-		_, statErr := os.Stat(imagecustom.JournalPath(image))
-		if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
-			t.Fatal(statErr)
-		}
-		if statErr == nil {
-			recovered++
-			if code, out, errOut := runCLI(t, "recover", image); code != exitOK {
-				t.Fatalf("trial %d: recover: %d %s %s", trial, code, out, errOut)
+	killTrials{
+		args:   func(image string) []string { return []string{"set", "hostname", image, "KILLED-01"} },
+		fresh:  copyOf(t, d.Name),
+		want:   fileSum(t, testimg.Path(t, d.Name)),
+		trials: 12,
+		seed:   13,
+		delay: func(r *rand.Rand, full time.Duration, _ int) time.Duration {
+			return full/3 + time.Duration(r.Int64N(int64(full)*2/3))
+		},
+		refused: func(image string) []string { return []string{"set", "hostname", image, "KILLED-02"} },
+		committed: func(t *testing.T, trial int, image string) {
+			code, out, _ := runCLI(t, "info", "--json", image)
+			var info infoJSON
+			if err := json.Unmarshal([]byte(out), &info); code != exitOK || err != nil || info.Windows[0].ComputerName != "KILLED-01" {
+				t.Fatalf("trial %d: changed without a journal, and info says %d %v %s", trial, code, err, out)
 			}
-		}
-		if fileSum(t, image) == want {
-			if statErr != nil {
-				untouched++
-			}
-			continue
-		}
-		if statErr == nil {
-			t.Fatalf("trial %d: the recovered image differs from the original", trial)
-		}
-		finished++
-		code, out, _ := runCLI(t, "info", "--json", image)
-		var info infoJSON
-		if err := json.Unmarshal([]byte(out), &info); code != exitOK || err != nil || info.Windows[0].ComputerName != "KILLED-01" {
-			t.Fatalf("trial %d: changed without a journal, and info says %d %v %s", trial, code, err, out)
-		}
-		if code, out, _ := runCLI(t, "fsck", image); code != exitOK {
-			t.Fatalf("trial %d: fsck: %s", trial, out)
-		}
-		os.Remove(image)
-		image = testimg.Copy(t, d.Name)
-	}
-	t.Logf("a run takes %v; 12 kills: %d recovered from the journal, %d before any write, %d after the commit", full, recovered, untouched, finished)
+			fsckClean(t, trial, image)
+		},
+	}.run(t)
 }

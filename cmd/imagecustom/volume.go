@@ -37,6 +37,22 @@ func (f *volumeFlags) openVolume(image string) (*imagecustom.Image, *ntfs.Volume
 	return img, v, nil
 }
 
+// openRegistry opens IMAGE, the NTFS volume the flags select and the
+// registry of the Windows install on it, for reading. The caller closes
+// the image.
+func (f *volumeFlags) openRegistry(image string) (*imagecustom.Image, *ntfs.Volume, *imagecustom.Registry, error) {
+	img, v, err := f.openVolume(image)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	reg, err := imagecustom.OpenRegistry(v, "")
+	if err != nil {
+		img.Close()
+		return nil, nil, nil, err
+	}
+	return img, v, reg, nil
+}
+
 // volumePath turns a path as users write it — `\Windows\System32`,
 // `C:\Windows\System32`, `/Windows/System32`, `Windows/System32` — into the
 // slash-separated, rooted-at-the-volume form package ntfs takes ("." for

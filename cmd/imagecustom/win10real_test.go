@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagecustom/go-imagecustom/imagecustom"
 	"github.com/imagecustom/go-imagecustom/internal/testimg"
 )
 
@@ -147,74 +145,29 @@ func TestWin10RealKilledRegSetRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("12 killed runs")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	d := testimg.Win10Real()
-	want := fileSum(t, testimg.Path(t, d.Name))
 	big := strings.Repeat("fedcba9876543210", 120<<10/16) // one argument of at most 128 KiB (Linux)
-	set := func(image string) *exec.Cmd {
-		cmd := exec.Command(exe, "reg", "set", image, `HKLM\SOFTWARE\ImageCustom\Killed`, "Big", big)
-		cmd.Env = append(os.Environ(), "IMAGECUSTOM_TEST_MAIN=1")
-		return cmd
-	}
-	image := testimg.Copy(t, d.Name)
-	start := time.Now()
-	if out, err := set(image).CombinedOutput(); err != nil {
-		t.Fatalf("reg set: %v\n%s", err, out)
-	}
-	full := time.Since(start)
-	t.Logf("a full reg set takes %v", full)
-
-	r := rand.New(rand.NewPCG(14, 10))
-	var recovered, untouched, finished int
-	image = testimg.Copy(t, d.Name)
-	for trial := 0; trial < 12; trial++ {
-		cmd := set(image)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		delay := time.Duration(r.Int64N(int64(full)))
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(delay):
-			cmd.Process.Kill()
-			<-done
-		}
-		_, statErr := os.Stat(imagecustom.JournalPath(image))
-		if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
-			t.Fatal(statErr)
-		}
-		if statErr == nil {
-			recovered++
-			if code, out, errOut := runCLI(t, "recover", image); code != exitOK {
-				t.Fatalf("trial %d: recover: %d %s %s", trial, code, out, errOut)
+	c := killTrials{
+		args: func(image string) []string {
+			return []string{"reg", "set", image, `HKLM\SOFTWARE\ImageCustom\Killed`, "Big", big}
+		},
+		fresh:  copyOf(t, d.Name),
+		want:   fileSum(t, testimg.Path(t, d.Name)),
+		trials: 12,
+		seed:   14,
+		delay: func(r *rand.Rand, full time.Duration, _ int) time.Duration {
+			return time.Duration(r.Int64N(int64(full)))
+		},
+		committed: func(t *testing.T, trial int, image string) {
+			vol, _ := win10RealAccepted(t, image, fmt.Sprintf("trial %d, committed", trial))
+			hive := filepath.Join(t.TempDir(), "SOFTWARE")
+			os.WriteFile(hive, testimg.Run(t, "ntfscat", vol, "/"+testimg.Win10RealSoftware), 0o644)
+			if got := strings.TrimSpace(string(testimg.Run(t, "hivexget", hive, `\ImageCustom\Killed`, "Big"))); got != big {
+				t.Fatalf("trial %d: committed, but hivexget reads %d bytes of the value", trial, len(got))
 			}
-		}
-		if fileSum(t, image) == want {
-			if statErr != nil {
-				untouched++
-			}
-			continue
-		}
-		if statErr == nil {
-			t.Fatalf("trial %d (killed after %v): the recovered image differs from the original", trial, delay)
-		}
-		finished++
-		vol, _ := win10RealAccepted(t, image, fmt.Sprintf("trial %d, committed", trial))
-		hive := filepath.Join(t.TempDir(), "SOFTWARE")
-		os.WriteFile(hive, testimg.Run(t, "ntfscat", vol, "/"+testimg.Win10RealSoftware), 0o644)
-		if got := strings.TrimSpace(string(testimg.Run(t, "hivexget", hive, `\ImageCustom\Killed`, "Big"))); got != big {
-			t.Fatalf("trial %d: committed, but hivexget reads %d bytes of the value", trial, len(got))
-		}
-		os.Remove(image)
-		image = testimg.Copy(t, d.Name)
-	}
-	t.Logf("12 kills: %d recovered from the journal, %d before any write, %d after the commit", recovered, untouched, finished)
-	if recovered == 0 {
+		},
+	}.run(t)
+	if c.recovered == 0 {
 		t.Error("no kill landed while the journal was in use: the test proves nothing")
 	}
 }

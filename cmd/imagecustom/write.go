@@ -23,6 +23,18 @@ func (f *writeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.out, "out", "", "leave IMAGE untouched and write the changes to a new child disk `CHILD.vmdk`")
 }
 
+// openImage checks the flags and opens IMAGE for writing as they ask: in
+// place through the journal, as a dry run, or into a child disk.
+func (f *writeFlags) openImage(image string) (*imagecustom.Image, error) {
+	if f.out != "" && f.dryRun {
+		return nil, usagef("--dry-run writes nothing, not even a child disk: use --dry-run or --out, not both")
+	}
+	if f.partition < 0 {
+		return nil, usagef("--partition %d: partitions are numbered from 1", f.partition)
+	}
+	return imagecustom.OpenRW(image, &imagecustom.WriteOptions{DryRun: f.dryRun, Child: f.out})
+}
+
 // dryRunReport is the --json shape of a write command's result.
 type writeReport struct {
 	DryRun  bool                 `json:"dry_run"`
@@ -34,13 +46,7 @@ type writeReport struct {
 // writeVolume runs fn on the image's volume opened for writing, then
 // commits — or, for a dry run, reports what would change.
 func (a *app) writeVolume(image string, wf *writeFlags, fn func(v *ntfs.Volume) error) error {
-	if wf.out != "" && wf.dryRun {
-		return usagef("--dry-run writes nothing, not even a child disk: use --dry-run or --out, not both")
-	}
-	if wf.partition < 0 {
-		return usagef("--partition %d: partitions are numbered from 1", wf.partition)
-	}
-	img, err := imagecustom.OpenRW(image, &imagecustom.WriteOptions{DryRun: wf.dryRun, Child: wf.out})
+	img, err := wf.openImage(image)
 	if err != nil {
 		return err
 	}
