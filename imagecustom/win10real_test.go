@@ -3,7 +3,6 @@ package imagecustom_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,15 +30,10 @@ func TestHookWin10Real(t *testing.T) {
 }
 
 // TestWinSxSLinkAfterHook: after InstallHook on the realistic disk, the
-// WinSxS name of autochk.exe still reads the original.
-//
-// Known to fail: InstallHook writes the hook into autochk.exe's own
-// record ("the hook takes the original's record"), which the WinSxS name
-// shares, so WinSxS\…\autochk.exe becomes the hook. For a record with
-// more than one link the hook should go to a new record and the original
-// record be renamed to vmprep.cfg (hook.go, not imagecustom/ntfs).
+// WinSxS name of autochk.exe still reads the original: a hard-linked
+// autochk.exe takes the rename design (its record becomes vmprep.cfg, the
+// hook a new file), so the component store is never the hook's.
 func TestWinSxSLinkAfterHook(t *testing.T) {
-	t.Skip("known: InstallHook overwrites the record WinSxS shares (see the comment)")
 	image := testimg.Copy(t, "win10real.raw")
 	orig := peFile(t, "autochk-amd64.exe")
 	err := withHookVolume(t, image, func(v *ntfs.Volume, reg *imagecustom.Registry, w *imagecustom.Windows) error {
@@ -94,11 +88,6 @@ func TestCustomizeWin10Real(t *testing.T) {
 		_, err := imagecustom.RemoveHook(v, reg)
 		return err
 	})
-	if errors.Is(err, ntfs.ErrUnsafe) {
-		// Known, on win10.raw as well: after Customize, HookVolumeOptions
-		// does not recognise the hook's dirty flag as its own (hook.go).
-		t.Skipf("known: RemoveHook after Customize: %v", err)
-	}
 	if err != nil {
 		t.Fatalf("RemoveHook: %v", err)
 	}
